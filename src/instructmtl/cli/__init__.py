@@ -1,0 +1,37 @@
+"""The ``instructmtl`` command: one typer app, one module per sub-command.
+
+Every user-caused error (:class:`~instructmtl.errors.InstructMTLError`) is
+printed as one line and exits with status 2; anything else is a bug and keeps
+its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from instructmtl.cli import pretrain_cmd, tasks_cmd, tune_cmd
+from instructmtl.errors import InstructMTLError
+
+app = typer.Typer(
+    name="instructmtl",
+    help="Instruction-tuning as multi-task learning: tune, then measure transfer and in-context learning.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+# Sub-commands, registered explicitly (no import side effects).
+app.add_typer(tasks_cmd.app, name="tasks")
+app.command("pretrain")(pretrain_cmd.pretrain)
+app.command("tune")(tune_cmd.tune)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except InstructMTLError as err:
+        Console(stderr=True).print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+        sys.exit(2)

@@ -1,0 +1,159 @@
+"""Typed config of one instruction-tuning run (one *arm* × one seed).
+
+The study config holds a list of :class:`ArmConfig` and expands each arm ×
+seed into a :class:`TuneConfig`; ``instructmtl tune`` reads a TuneConfig YAML
+directly. Strategies are written as a registered name plus keyword
+hyperparameters (``sampler: {name: temperature, temperature: 2}`` or just
+``sampler: uniform``); names and parameters are checked here, at the edge,
+against the registries of :mod:`instructmtl.mtl`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from instructmtl.config.tasks import TasksConfig
+from instructmtl.corpus import BuiltinCorpusConfig, SourceConfig
+from instructmtl.models.spec import ModelSpec
+
+Precision = Literal["fp32", "bf16", "auto"]
+
+
+class PluginSpec(BaseModel):
+    """A strategy chosen by registered name, with its hyperparameters."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_short_forms(cls, data: Any) -> Any:
+        # `uniform` and `{name: temperature, temperature: 2}` are both accepted in YAML
+        if isinstance(data, str):
+            return {"name": data}
+        if isinstance(data, dict) and "params" not in data:
+            rest = {k: v for k, v in data.items() if k != "name"}
+            return {"name": data.get("name"), "params": rest}
+        return data
+
+
+class ReplayConfig(BaseModel):
+    """Continual-pretraining replay: a ratio of each step's examples are corpus blocks with the LM loss."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    ratio: float = Field(0.0, ge=0.0, lt=1.0)
+    weight: float = Field(1.0, ge=0.0)
+    corpus: SourceConfig = BuiltinCorpusConfig()
+    block_len: int = Field(128, ge=8)
+
+
+class LoraConfig(BaseModel):
+    """Parameter-efficient arm through peft; merged into full weights at each checkpoint."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    rank: int = Field(8, ge=1)
+    alpha: float = 16.0
+    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
+
+
+class ArmConfig(BaseModel):
+    """One way of fitting the multi-task objective: a named combination of strategies."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: str
+    sampler: PluginSpec = PluginSpec(name="proportional")
+    batching: PluginSpec = PluginSpec(name="mixed")
+    aggregator: PluginSpec = PluginSpec(name="mean")
+    groups: Literal["task", "category"] = "task"
+    groups_per_step: int = Field(4, ge=2)
+    weighting: PluginSpec = PluginSpec(name="equal")
+    regularizer: PluginSpec = PluginSpec(name="none")
+    replay: ReplayConfig = ReplayConfig()
+    lora: LoraConfig | None = None
+
+    @model_validator(mode="after")
+    def _strategies_exist(self) -> ArmConfig:
+        from instructmtl import mtl  # the registries; imported lazily to keep config import light
+
+        for spec, registry in (
+            (self.sampler, mtl.SAMPLERS),
+            (self.batching, mtl.BATCHING),
+            (self.aggregator, mtl.AGGREGATORS),
+            (self.weighting, mtl.WEIGHTINGS),
+            (self.regularizer, mtl.REGULARIZERS),
+        ):
+            mtl.build(registry, spec.name, **spec.params)
+        if self.aggregator.name != "mean" and self.weighting.name != "equal":
+            raise ValueError("a gradient aggregator replaces loss weighting; use weighting 'equal' with it")
+        return self
+
+    @property
+    def uses_groups(self) -> bool:
+        """Whether a step is split into task groups (for an aggregator or a loss weighting)."""
+        return self.aggregator.name != "mean" or self.weighting.name != "equal"
+
+
+class OptimConfig(BaseModel):
+    """AdamW with warmup and decay, clipping and accumulation."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    lr: float = Field(3e-4, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    betas: tuple[float, float] = (0.9, 0.95)
+    warmup: float = Field(0.05, ge=0, le=1, description="fraction of steps")
+    schedule: Literal["linear", "cosine", "constant"] = "cosine"
+    clip_norm: float | None = 1.0
+
+
+class TrainDataConfig(BaseModel):
+    """Which prompts the run trains on."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    encodings: list[str] = Field(default_factory=lambda: ["def+pos-2"])
+    max_length: int = Field(256, ge=16)
+
+
+class TuneConfig(BaseModel):
+    """Everything that shapes one instruction-tuning run."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    model: ModelSpec
+    arm: ArmConfig
+    tasks: TasksConfig = TasksConfig()
+    seed: int = 0
+    steps: int = Field(200, ge=1)
+    batch_size: int = Field(16, ge=1, description="instruction examples per step, all processes together")
+    micro_batch_size: int = Field(16, ge=1)
+    data: TrainDataConfig = TrainDataConfig()
+    optim: OptimConfig = OptimConfig()
+    precision: Precision = "auto"
+    gradient_checkpointing: bool = False
+    checkpoints: list[float] = Field(default_factory=lambda: [0.25, 0.5, 1.0])
+    state_every: int = Field(50, ge=1, description="steps between resumable-state saves")
+    log_every: int = Field(10, ge=1)
+    diagnostics_every: int = Field(0, ge=0, description="0 = never")
+    trackers: list[Literal["tensorboard", "wandb", "mlflow"]] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _checkpoints_in_range(self) -> TuneConfig:
+        for point in self.checkpoints:
+            if point <= 0 or (point > 1 and point != int(point)) or (point > 1 and point > self.steps):
+                raise ValueError(
+                    f"checkpoint {point} must be a fraction in (0, 1] or a step number in [1, {self.steps}]"
+                )
+        return self
+
+    def checkpoint_steps(self) -> list[int]:
+        """Checkpoint steps, sorted: fractions of the run become step numbers (at least 1)."""
+        steps = {max(1, round(p * self.steps)) if p <= 1 else int(p) for p in self.checkpoints}
+        return sorted(steps)
+
+
+def run_dir(root: Path, arm: str, seed: int) -> Path:
+    """Where a run of ``arm`` with ``seed`` keeps its checkpoints, state and log."""
+    return root / "runs" / f"{arm}-seed{seed}"

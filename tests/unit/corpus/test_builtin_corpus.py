@@ -1,0 +1,99 @@
+"""The built-in corpus states true facts, shows bursty task patterns without instructions, and covers every family."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import re
+
+import pytest
+
+from instructmtl.corpus import BuiltinCorpusConfig, BuiltinSource
+from instructmtl.corpus.builtin import FORMATS, render_pairs
+from instructmtl.corpus.builtin.facts import TEMPLATES, biography, fact_sentence
+from instructmtl.corpus.builtin.patterns import random_mapping_document, task_pattern_document
+from instructmtl.errors import ConfigError
+from instructmtl.tasks.builtin import MAX_TASKS, build_world, task_specs
+from instructmtl.tasks.builtin.catalog import catalog
+
+WORLD = build_world(0)
+
+
+def test_every_world_attribute_has_templates_that_state_the_true_value():
+    rng = random.Random(0)
+    kinds_attrs = {(e.kind, a) for e, a, _ in WORLD.facts()}
+    assert kinds_attrs == set(TEMPLATES)
+    for entity, attribute, value in itertools.islice(WORLD.facts(), 0, None, 7):
+        sentence = fact_sentence(entity, attribute, value, rng)
+        assert entity.name in sentence and value in sentence
+
+
+def test_biography_states_only_facts_of_the_world():
+    person = WORLD.of_kind("person")[0]
+    text = biography(WORLD, person, random.Random(1))
+    assert person.get("city") in text and person.get("job") in text
+    names = {e.name for e in WORLD.entities}
+    mentioned = set(re.findall(r"[A-Z][a-z]+", text)) & names
+    # every entity mentioned is the person or one it links to (city, pet, or the city's country)
+    linked = {person.name, person.get("city"), person.get("pet"), WORLD.entity(person.get("city")).get("country")}
+    assert mentioned <= linked
+
+
+def test_pattern_documents_repeat_one_mapping_and_never_instruct():
+    specs = task_specs(WORLD, 60)
+    rng = random.Random(0)
+    for spec in specs:
+        doc = task_pattern_document(spec, rng, 4, 12)
+        assert spec.definition not in doc
+        assert "Positive Example" not in doc and "Definition" not in doc and "Now complete" not in doc
+    # the pairs are the spec's own pairs: replaying the rng reproduces them
+    spec = specs[0]
+    rng_a, rng_b = random.Random(9), random.Random(9)
+    doc = task_pattern_document(spec, rng_a, 4, 4)
+    n = rng_b.randint(4, 4)
+    pairs = [spec.make_pair(rng_b) for _ in range(n)]
+    assert all(x.strip().rstrip(".") in doc and y.strip().rstrip(".") in doc for x, y in pairs)
+
+
+def test_random_mappings_are_consistent_within_a_document_and_repeat_keys():
+    repeated = 0
+    for seed in range(200):
+        doc = random_mapping_document(WORLD, random.Random(seed), 6, 12)
+        lines = [line for line in doc.splitlines() if " -> " in line]
+        if len(lines) < 6:
+            continue
+        table: dict[str, str] = {}
+        for line in lines:
+            key, value = line.split(" -> ")
+            assert table.setdefault(key, value) == value
+        repeated += len(table) < len(lines)
+    assert repeated > 0
+
+
+def test_formats_overlap_with_but_differ_from_the_instruction_layout():
+    rendered = {f.name: render_pairs([("a b", "c")], f, random.Random(3)) for f in FORMATS}
+    assert any("Input: a b" in text and "Output: c" in text for text in rendered.values())
+    assert len({text for text in rendered.values()}) == len(FORMATS)
+    assert not any("Positive Example" in text for text in rendered.values())
+
+
+def test_source_covers_every_family_of_the_catalog():
+    source = BuiltinSource(BuiltinCorpusConfig())
+    families = {specs[0].family for specs in source.families}
+    assert families == {family.name for family, _ in catalog()}
+    assert sum(len(specs) for specs in source.families) == MAX_TASKS
+
+
+def test_weights_choose_document_types():
+    facts_only = BuiltinSource(BuiltinCorpusConfig(facts_weight=1, patterns_weight=0, lookup_weight=0))
+    docs = list(itertools.islice(facts_only.documents(random.Random(0)), 30))
+    # fact documents are sentences about the world, never input → output pairs
+    assert not any(" -> " in d or "Output:" in d for d in docs)
+    assert all(any(e.name in d for e in WORLD.entities) for d in docs)
+
+
+def test_bad_builtin_configs_are_user_errors():
+    with pytest.raises(ConfigError, match="min_pairs"):
+        BuiltinSource(BuiltinCorpusConfig(min_pairs=5, max_pairs=4))
+    with pytest.raises(ConfigError, match="weights"):
+        BuiltinSource(BuiltinCorpusConfig(facts_weight=0, patterns_weight=0, lookup_weight=0))
