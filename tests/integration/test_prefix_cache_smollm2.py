@@ -13,6 +13,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from instructmtl.evaluation._prefix_cache import encode, encode_pair, shared_length
 from instructmtl.evaluation.generation import generate_greedy
 from instructmtl.evaluation.loglik import score_continuations, score_continuations_uncached
 
@@ -27,7 +28,6 @@ PREFIX = (
     "Positive Example 1 -\nInput: Sentence: The cat sat on the mat. Question: Where did the cat sit?\n"
     "Output: Yes.\n\n"
     "Positive Example 2 -\nInput: Sentence: The dog barked. Question: What colour is the dog?\nOutput: No.\n\n"
-    "Now complete the following example -\n"
 )
 ITEMS = [
     ("Input: Sentence: Anna bought bread. Question: What did Anna buy?\nOutput:", [" Yes.", " No."]),
@@ -48,11 +48,24 @@ def smollm2():
     return model, tokenizer
 
 
+@pytest.fixture(scope="module")
+def reference(smollm2):
+    """The plain full-sequence scores, computed once for every batch size."""
+    model, tokenizer = smollm2
+    return score_continuations_uncached(model, tokenizer, PREFIX, ITEMS)
+
+
+def test_prefix_boundary_is_cropped(smollm2) -> None:
+    _, tokenizer = smollm2
+    prefix_ids = encode(tokenizer, PREFIX)
+    contexts = [encode_pair(tokenizer, PREFIX + query, conts[0])[0] for query, conts in ITEMS]
+    assert shared_length(prefix_ids, contexts) == len(prefix_ids) - 1
+
+
 @pytest.mark.parametrize("batch_size", [1, 5])
-def test_cached_loglik_equals_uncached(smollm2, batch_size) -> None:
+def test_cached_loglik_equals_uncached(smollm2, reference, batch_size) -> None:
     model, tokenizer = smollm2
     cached = score_continuations(model, tokenizer, PREFIX, ITEMS, batch_size=batch_size)
-    reference = score_continuations_uncached(model, tokenizer, PREFIX, ITEMS)
     for got_row, want_row in zip(cached, reference, strict=True):
         for got, want in zip(got_row, want_row, strict=True):
             assert got.n_tokens == want.n_tokens

@@ -18,8 +18,11 @@ RECIPE = PretrainRecipe(preset="micro", steps=40, tokenizer_documents=1500)
 
 
 @pytest.fixture(scope="module")
-def trained():
-    return main(PretrainConfig(recipe=RECIPE, show_progress=False))
+def trained(tmp_path_factory):
+    # module scope runs before the autouse per-test cache fixture, so point the cache at the same place here
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("INSTRUCTMTL_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+        return main(PretrainConfig(recipe=RECIPE, show_progress=False))
 
 
 @pytest.mark.slow

@@ -114,9 +114,9 @@ class Panel:
         t_pairs = [(i, t_old[t]) for i, t in enumerate(tasks) if t in t_old]
         s_pairs = [(i, s_old[s]) for i, s in enumerate(seeds) if s in s_old]
         if t_pairs and s_pairs:
-            tn, to = zip(*t_pairs, strict=True)
-            sn, so = zip(*s_pairs, strict=True)
-            out[:, np.array(tn)[:, None], np.array(sn)[None, :]] = self.values[:, np.array(to)[:, None], np.array(so)[None, :]]
+            t_new, t_src = (np.array(v) for v in zip(*t_pairs, strict=True))
+            s_new, s_src = (np.array(v) for v in zip(*s_pairs, strict=True))
+            out[:, t_new[:, None], s_new[None, :]] = self.values[:, t_src[:, None], s_src[None, :]]
         return Panel(self.units, tuple(tasks), tuple(seeds), out)
 
     def select_units(self, units: Sequence[Hashable]) -> Panel:
@@ -222,11 +222,11 @@ def task_correlation(
     task_keep = (np.isfinite(xv) & np.isfinite(yv)).all(axis=1)
     xv, yv = xv[task_keep], yv[task_keep]
     used = tuple(t for t, keep in zip(tasks, task_keep, strict=True) if keep)
-    x_obs, y_obs = xv.mean(axis=1), yv.mean(axis=1)
     n_t, n_s = xv.shape
     if n_t == 0 or n_s == 0:
         nan = Interval(float("nan"), float("nan"), float("nan"))
-        return {m: nan for m in CORRELATIONS}, used, x_obs, y_obs
+        return {m: nan for m in CORRELATIONS}, used, np.zeros(0), np.zeros(0)
+    x_obs, y_obs = xv.mean(axis=1), yv.mean(axis=1)
     sc = draw_counts(rng, n_resamples, n_s)
     x_seed = sc @ xv.T / n_s  # (B, tasks): each task's mean over the drawn seeds
     y_seed = sc @ yv.T / n_s

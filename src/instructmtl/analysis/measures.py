@@ -39,7 +39,8 @@ class Quantity:
 
     Attributes:
         name: key in :data:`QUANTITIES`.
-        label: axis / table label.
+        label: table label.
+        short: figure-panel label, with the better direction as an arrow.
         measure: the score rows' measure (``transfer`` for derived rows).
         metric: a metric name, or :data:`PRIMARY` (per task, see
             :data:`~instructmtl.analysis.records.PRIMARY_PREFERENCE`).
@@ -50,6 +51,7 @@ class Quantity:
 
     name: str
     label: str
+    short: str
     measure: str
     metric: str
     task_role: str
@@ -61,20 +63,24 @@ class Quantity:
         return self.metric not in LOWER_IS_BETTER
 
 
-def _q(name: str, label: str, measure: str, metric: str, role: str, min_k: int = 0) -> tuple[str, Quantity]:
-    return name, Quantity(name, label, measure, metric, role, min_k)
+def _q(name: str, label: str, short: str, measure: str, metric: str, role: str, min_k: int = 0) -> tuple[str, Quantity]:
+    arrow = "↓" if metric in LOWER_IS_BETTER else "↑"
+    return name, Quantity(name, label, f"{short} {arrow}", measure, metric, role, min_k)
 
 
 QUANTITIES: dict[str, Quantity] = dict(
     [
-        _q("transfer", "transfer (primary metric)", "transfer", PRIMARY, "held_out", 1),
-        _q("transfer_nll", "transfer (target NLL)", "transfer", "target_nll", "held_out", 1),
-        _q("finetune_nll", "fine-tuned target NLL", "finetune", "target_nll", "held_out", 1),
-        _q("icl", "ICL score (held-out tasks)", "icl", PRIMARY, "held_out"),
-        _q("icl_nll", "ICL target NLL (held-out tasks)", "icl", "target_nll", "held_out"),
-        _q("mtl_fit", "MTL fit: target NLL, seen tasks' train instances", "mtl_fit", "target_nll", "train"),
-        _q("mtl_gen", "MTL generalization: target NLL, seen tasks' eval instances", "mtl_gen", "target_nll", "train"),
-        _q("mtl_gen_score", "MTL generalization score (primary metric)", "mtl_gen", PRIMARY, "train"),
+        _q("transfer", "transfer (primary metric)", "transfer", "transfer", PRIMARY, "held_out", 1),
+        _q("transfer_nll", "transfer (target NLL)", "transfer NLL", "transfer", "target_nll", "held_out", 1),
+        _q("finetune_nll", "fine-tuned target NLL", "fine-tuned NLL", "finetune", "target_nll", "held_out", 1),
+        _q("icl", "ICL score (held-out tasks)", "ICL score", "icl", PRIMARY, "held_out"),
+        _q("icl_nll", "ICL target NLL (held-out tasks)", "ICL NLL", "icl", "target_nll", "held_out"),
+        _q("mtl_fit", "MTL fit: target NLL, seen tasks' train instances", "MTL fit NLL", "mtl_fit", "target_nll",
+           "train"),
+        _q("mtl_gen", "MTL generalization: target NLL, seen tasks' eval instances", "MTL gen. NLL", "mtl_gen",
+           "target_nll", "train"),
+        _q("mtl_gen_score", "MTL generalization score (primary metric)", "MTL gen. score", "mtl_gen", PRIMARY,
+           "train"),
     ]
 )
 

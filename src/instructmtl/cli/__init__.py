@@ -12,7 +12,7 @@ import sys
 import typer
 from rich.console import Console
 
-from instructmtl.cli import pretrain_cmd, tasks_cmd, tune_cmd
+from instructmtl.cli import export_cmd, icl_cmd, pretrain_cmd, report_cmd, run_cmd, tasks_cmd, tune_cmd
 from instructmtl.errors import InstructMTLError
 
 app = typer.Typer(
@@ -23,9 +23,14 @@ app = typer.Typer(
     add_completion=False,
 )
 # Sub-commands, registered explicitly (no import side effects).
+app.command("run")(run_cmd.run)
 app.add_typer(tasks_cmd.app, name="tasks")
+app.add_typer(run_cmd.config_app, name="config")
 app.command("pretrain")(pretrain_cmd.pretrain)
+app.command("report")(report_cmd.report)
+app.command("export")(export_cmd.export)
 app.command("tune")(tune_cmd.tune)
+app.command("icl")(icl_cmd.icl)
 
 
 def main() -> None:

@@ -71,7 +71,9 @@ def _generate_batch(
     generated: list[list[int]] = [[] for _ in prompts]
     done = [False] * len(prompts)
     for step in range(max_new_tokens):
-        out = model(input_ids=input_ids, attention_mask=mask, position_ids=positions, cache=kv, use_cache=True)
+        out = model(
+            input_ids=input_ids, attention_mask=mask, position_ids=positions, cache=kv, use_cache=True, logits_to_keep=1
+        )
         kv = out.cache
         next_ids = out.logits[:, -1].argmax(-1)
         for r, token in enumerate(next_ids.tolist()):
@@ -125,6 +127,8 @@ def generate_greedy(
     """
     if max_new_tokens < 1:
         raise InstructMTLError(f"generate_greedy: max_new_tokens={max_new_tokens}; it must be at least 1")
+    if not queries:
+        return []
     prompts = [encode(tokenizer, prefix + query) for query in queries]
     if any(not p for p in prompts):
         raise InstructMTLError("generate_greedy: a prompt (prefix + query) encodes to no tokens; give a prompt")

@@ -140,7 +140,7 @@ def _score_batch(model: PreTrainedModel, cache: PrefixCache, rows: list[_Row]) -
     scores = []
     for r, row in enumerate(rows):
         n = len(row.continuation)
-        logprobs = out.logits[r, :n].float().log_softmax(-1)
+        logprobs = out.logits[r, keep - n :].float().log_softmax(-1)
         scores.append(_score(logprobs, torch.tensor(row.continuation, device=device)))
     return scores
 
@@ -168,6 +168,8 @@ def score_continuations(
     Raises:
         InstructMTLError: if a context or continuation encodes to no tokens.
     """
+    if not items:
+        return []
     encoded = _encode_items(tokenizer, prefix, items)
     cache = prefix_cache_for(model, tokenizer, prefix, [row.context for rows in encoded for row in rows])
     results: list[list[ContinuationScore]] = [[] for _ in encoded]

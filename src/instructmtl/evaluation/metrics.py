@@ -61,7 +61,9 @@ class Metric:
 METRICS: Registry[Metric] = Registry("metric")
 
 
-def _register(name: str, higher_is_better: bool, aggregate: Callable[[Sequence[float]], float]) -> Callable[[MetricFn], MetricFn]:
+def _register(
+    name: str, higher_is_better: bool, aggregate: Callable[[Sequence[float]], float]
+) -> Callable[[MetricFn], MetricFn]:
     """Registers a plain metric function in :data:`METRICS` and returns it unchanged."""
 
     def decorate(fn: MetricFn) -> MetricFn:

@@ -9,7 +9,7 @@ truncated report that looks complete.
 from __future__ import annotations
 
 import os
-import tempfile
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,9 +28,9 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
         ``path``.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    # a unique name rather than mkstemp: mkstemp makes the file 0600, and the
+    # report should get the same permissions as any file the user writes
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
     try:
         write(tmp)
         os.replace(tmp, path)

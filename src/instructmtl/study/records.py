@@ -26,13 +26,13 @@ __all__ = [
 ]
 
 Measure = Literal["icl", "mtl_fit", "mtl_gen", "finetune"]
-MetricName = Literal["rouge_l", "exact_match", "accuracy", "target_nll"]
+MetricName = Literal["rouge_l", "exact_match", "accuracy", "accuracy_norm", "target_nll"]
 TaskRole = Literal["train", "held_out"]
 JobStatus = Literal["pending", "running", "done", "failed"]
 RunKind = Literal["base", "tune"]
 
 MEASURES: tuple[str, ...] = ("icl", "mtl_fit", "mtl_gen", "finetune")
-METRICS: tuple[str, ...] = ("rouge_l", "exact_match", "accuracy", "target_nll")
+METRICS: tuple[str, ...] = ("rouge_l", "exact_match", "accuracy", "accuracy_norm", "target_nll")
 TASK_ROLES: tuple[str, ...] = ("train", "held_out")
 JOB_STATUSES: tuple[str, ...] = ("pending", "running", "done", "failed")
 RUN_KINDS: tuple[str, ...] = ("base", "tune")

@@ -23,19 +23,19 @@ again.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import socket
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from instructmtl.errors import InstructMTLError
-from instructmtl.study._schema import DDL, FLOAT_COLUMNS, INT_COLUMNS, SCORE_COLUMNS
+from instructmtl.study._schema import DDL, SCORE_COLUMNS
+from instructmtl.study._tables import write_csv, write_parquet
 from instructmtl.study.atomic import atomic_write
 from instructmtl.study.records import (
     CheckpointRecord,
@@ -49,6 +49,8 @@ from instructmtl.study.records import (
 __all__ = ["RESULTS_FILENAME", "SCORE_COLUMNS", "ResultsStore", "default_worker", "results_path"]
 
 RESULTS_FILENAME = "results.sqlite"
+_RUN_COLUMNS = ("run_id", "study_id", "arm", "seed", "kind", "status", "started_at", "finished_at", "seconds",
+                "examples_seen", "task_counts_json", "summary_json")
 ExportFormat = Literal["csv", "parquet"]
 
 
@@ -107,7 +109,8 @@ class ResultsStore:
         conn = sqlite3.connect(path, timeout=60.0, isolation_level=None)
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
-        # NORMAL is crash-safe in WAL mode (a killed process loses nothing committed)
+        # NORMAL is crash-safe in WAL mode: a killed process loses nothing committed (a power cut may
+        # lose the last transactions, never half of one)
         conn.execute("PRAGMA synchronous=NORMAL")
         # executescript commits any open transaction itself, so the DDL carries its own BEGIN/COMMIT
         conn.executescript("BEGIN IMMEDIATE;" + DDL + "COMMIT;")
@@ -164,8 +167,10 @@ class ResultsStore:
     def record_run(self, run: RunRecord) -> None:
         """Inserts or updates (by ``run_id``) one run."""
         with self._transaction() as cur:
+            # an upsert, not INSERT OR REPLACE: a replace would give the run a new rowid and reorder runs()
             cur.execute(
-                "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(run_id) DO UPDATE SET "
+                + ", ".join(f"{c} = excluded.{c}" for c in _RUN_COLUMNS[1:]),
                 (run.run_id, run.study_id, run.arm, run.seed, run.kind, run.status, run.started_at,
                  run.finished_at, run.seconds, run.examples_seen,
                  json.dumps(dict(run.task_counts), sort_keys=True), json.dumps(dict(run.summary), sort_keys=True)),
@@ -290,12 +295,18 @@ class ResultsStore:
         )
 
     def fail_job(self, job_id: str, error: str) -> None:
-        """Marks a job failed with its error message (a later claim retries it)."""
+        """Marks a job failed with its error message (a later claim retries it).
+
+        Raises:
+            InstructMTLError: the job was never claimed.
+        """
         with self._transaction() as cur:
-            cur.execute(
+            updated = cur.execute(
                 "UPDATE jobs SET status = 'failed', error = ?, finished_at = ? WHERE job_id = ?",
                 (error, _now(), job_id),
-            )
+            ).rowcount
+            if updated == 0:
+                raise InstructMTLError(f"{self.path}: job '{job_id}' was never claimed; call claim_job first")
 
     def reset_stale_jobs(self) -> list[str]:
         """Resets stale running jobs (see the module docstring) to pending; returns their ids."""
@@ -383,25 +394,8 @@ class ResultsStore:
         path = Path(path)
         rows = self.scores_frame()
         if format == "csv":
-            return atomic_write(path, lambda tmp: _write_csv(tmp, rows))
+            return atomic_write(path, lambda tmp: write_csv(tmp, rows))
         if format == "parquet":
-            return atomic_write(path, lambda tmp: _write_parquet(tmp, rows))
+            return atomic_write(path, lambda tmp: write_parquet(tmp, rows))
         raise InstructMTLError(f"export format '{format}' is not supported; use csv or parquet")
 
-
-def _write_csv(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=SCORE_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-
-
-def _write_parquet(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
-    import pyarrow as pa  # imported here: only exports need it
-    import pyarrow.parquet as pq
-
-    def arrow_type(col: str) -> pa.DataType:
-        return pa.int64() if col in INT_COLUMNS else pa.float64() if col in FLOAT_COLUMNS else pa.string()
-
-    schema = pa.schema([(col, arrow_type(col)) for col in SCORE_COLUMNS])
-    pq.write_table(pa.Table.from_pylist(list(rows), schema=schema), path)

@@ -70,6 +70,14 @@ def global_count(accelerator: Accelerator, local: int) -> int:
     return int(accelerator.reduce(tensor, reduction="sum").item())
 
 
+def global_sum(accelerator: Accelerator, local: float) -> float:
+    """A float summed over processes (for the logged loss: the whole step's, not this shard's)."""
+    if accelerator.num_processes == 1:
+        return local
+    tensor = torch.tensor([local], dtype=torch.float64, device=accelerator.device)
+    return float(accelerator.reduce(tensor, reduction="sum").item())
+
+
 def _backward_extras(model: torch.nn.Module, accelerator: Accelerator, extras: Extras, stats: StepStats) -> None:
     loss = None
     if extras.replay_blocks is not None and extras.replay_blocks.numel():
@@ -102,7 +110,8 @@ def plain_step(
             accelerator.backward(nll.sum() * scale)
     _backward_extras(model, accelerator, extras, stats)
     stats.target_tokens = total
-    stats.loss = sum(v[0] for v in stats.task_nll.values()) / max(local_tokens, 1)
+    local_sum = sum(v[0] for v in stats.task_nll.values())
+    stats.loss = global_sum(accelerator, local_sum) / max(total, 1)
     return stats
 
 

@@ -9,7 +9,10 @@ from instructmtl.errors import InstructMTLError
 from instructmtl.evaluation._prefix_cache import encode
 from instructmtl.evaluation.generation import generate_greedy, max_new_tokens_for
 
-PREFIX = "Definition: answer the question about the animal.\n\nPositive example 1 -\n\nInput: The cat sat.\nOutput: cat\n\n"
+PREFIX = (
+    "Definition: answer the question about the animal.\n\n"
+    "Positive example 1 -\n\nInput: The cat sat.\nOutput: cat\n\n"
+)
 QUERIES = [
     "Input: The dog ran in the park.\nOutput:",
     "Input: red\nOutput:",

@@ -1,0 +1,73 @@
+"""Pretraining throughput of the built-in ``tiny`` base model on this machine, fp32 against bf16 autocast.
+
+Runs the real pretraining code (:func:`instructmtl.models.builtin.pretrain_model`:
+corpus generation, packing, forward, backward, clipping, AdamW, schedule) for a
+few steps in each precision and times whole optimiser steps with a
+``torch.optim`` hook (the first step, with kernel selection, is left out).
+From the median step it projects the wall time of the full ``tiny`` recipe,
+and it reports what the shipped model's metadata recorded when it was trained.
+
+Run: ``/work/venv/bin/python bench/pretrain_tiny.py [--steps 12] [--threads 2]``.
+The last stdout line is one JSON object; progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+from _common import emit, log, machine, optimizer_step_times
+
+from instructmtl.models.builtin import METADATA_FILE, PRESETS, PretrainRecipe, pretrain_model
+from instructmtl.workflows.pretrain import read_metadata, shipped_dir
+
+
+def measure(precision: str, steps: int) -> dict[str, float]:
+    """Trains ``tiny`` for ``steps`` steps in ``precision``; returns tokens/s and timings."""
+    preset = PRESETS.get("tiny")
+    recipe = PretrainRecipe(preset="tiny", steps=steps, precision=precision)
+    started = time.perf_counter()
+    with optimizer_step_times() as stamps:
+        pretrain_model(recipe, preset, show_progress=False)
+    wall = time.perf_counter() - started
+    step_seconds = statistics.median(b - a for a, b in zip(stamps, stamps[1:], strict=False))
+    tokens_per_step = preset.batch_size * preset.context_len
+    return {
+        "tokens_per_second": round(tokens_per_step / step_seconds, 1),
+        "step_seconds": round(step_seconds, 4),
+        "wall_seconds": round(wall, 2),
+        "projected_full_run_minutes": round(preset.steps * step_seconds / 60, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=12, help="optimiser steps per precision (>= 3)")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    args = parser.parse_args()
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    record: dict[str, object] = {"bench": "pretrain_tiny", "machine": machine(), "steps": args.steps}
+    for precision in ("fp32", "bf16"):
+        log(f"pretraining tiny for {args.steps} steps in {precision} ...")
+        record[precision] = measure(precision, args.steps)
+        log(f"  {record[precision]}")
+    shipped = shipped_dir("tiny")
+    if (shipped / METADATA_FILE).is_file():
+        meta = read_metadata(shipped)
+        record["shipped"] = {
+            "steps": meta.steps,
+            "tokens_seen": meta.tokens_seen,
+            "train_seconds": meta.seconds,
+            "tokens_per_second": meta.tokens_per_second,
+            "precision": meta.precision,
+            "command": meta.command,
+        }
+    record["bf16_speedup"] = round(record["bf16"]["tokens_per_second"] / record["fp32"]["tokens_per_second"], 2)
+    emit(record)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""The typed config of few-shot fine-tuning on held-out tasks (parameter transfer, DESIGN.md claim 1).
+
+``transfer(c, t, n) = score(fine-tune(c, t, n)) - score(fine-tune(base, t, n))``
+is only a fair comparison when every model gets the same budget and the same
+data in the same order, so everything that shapes a fine-tune lives here and
+nothing in it depends on the checkpoint: a fixed number of optimizer steps
+whatever ``n`` is, batches of ``min(n, batch_size)`` instances cycling through
+the first ``n`` train instances of the task in an order fixed by (seed, task, n).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from instructmtl.prompts import parse_encoding
+
+FinetuneMode = Literal["full", "lora"]
+FinetunePrecision = Literal["fp32", "bf16"]
+
+
+class LoraSettings(BaseModel):
+    """Low-rank adapters (through ``peft``) instead of updating every weight.
+
+    Attributes:
+        rank: adapter rank r.
+        alpha: scaling numerator (the update is ``alpha / rank * B @ A``).
+        targets: names of the linear modules that get adapters.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    rank: int = Field(8, ge=1)
+    alpha: float = Field(16.0, gt=0)
+    targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
+
+
+class FinetuneConfig(BaseModel):
+    """How each model is fine-tuned on each held-out task and scored.
+
+    Attributes:
+        n: training-instance counts of the curve; ``0`` means no update (the
+            checkpoint itself is scored). A task with fewer train instances
+            than some ``n`` gets no result for it (listed as skipped).
+        encoding: prompt encoding of training and eval prompts (``id``: a unique
+            task identifier, no definition; ``pos-k``: k demonstrations).
+        steps: optimizer steps of every fine-tune, independent of ``n``.
+        batch_size: instances per step at most; a fine-tune on ``n`` uses ``min(n, batch_size)``.
+        lr: AdamW learning rate (constant: 20 steps leave no room for a schedule).
+        weight_decay: AdamW decoupled decay on matrices (not on norms and biases).
+        betas: AdamW betas.
+        clip_norm: per-fine-tune gradient-norm clipping; ``None`` turns it off.
+        seeds: each seed fixes the cycling order of the ``n`` instances, the
+            demonstrations of ``pos-k`` and the LoRA initialisation.
+        mode: ``full`` (every weight; batched across fine-tunes) or ``lora``
+            (adapters only; run one fine-tune at a time).
+        lora: adapter settings for ``mode: lora``.
+        max_length: context budget of a prompt plus its target, in tokens.
+        precision: ``fp32`` (the reference, exactly reproducible) or ``bf16``
+            autocast for the fine-tuning forward/backward; scoring is always fp32.
+        eval_batch_size: rows per forward when scoring.
+        max_new_tokens: cap on greedy generation length (the bound is 1.5x the
+            task's longest reference, at most this).
+        grid_memory_gb: memory one chunk of the batched grid may use (estimated).
+        grid_max_members: fine-tunes trained together in one chunk at most.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    n: tuple[int, ...] = (0, 5, 10, 20, 40)
+    encoding: str = "id"
+    steps: int = Field(20, ge=1)
+    batch_size: int = Field(8, ge=1)
+    lr: float = Field(3e-4, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    betas: tuple[float, float] = (0.9, 0.95)
+    clip_norm: float | None = Field(1.0, gt=0)
+    seeds: tuple[int, ...] = (0,)
+    mode: FinetuneMode = "full"
+    lora: LoraSettings = LoraSettings()
+    max_length: int = Field(256, ge=16)
+    precision: FinetunePrecision = "fp32"
+    eval_batch_size: int = Field(16, ge=1)
+    max_new_tokens: int = Field(64, ge=1)
+    grid_memory_gb: float = Field(4.0, gt=0)
+    grid_max_members: int = Field(16, ge=1)
+
+    @field_validator("n")
+    @classmethod
+    def _counts(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if not value:
+            raise ValueError("give at least one training-instance count, e.g. [0, 5, 10]")
+        if any(n < 0 for n in value) or len(set(value)) != len(value):
+            raise ValueError(f"counts must be distinct and >= 0, got {list(value)}")
+        return tuple(sorted(value))
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if not value or len(set(value)) != len(value):
+            raise ValueError(f"give one or more distinct seeds, got {list(value)}")
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _encoding(cls, value: str) -> str:
+        # raises the registry's one-line error (with close matches) for a typo
+        return parse_encoding(value).name
+
+    def rows(self, n: int) -> int:
+        """Instances per step of a fine-tune on ``n`` instances: ``min(n, batch_size)``."""
+        return min(n, self.batch_size)

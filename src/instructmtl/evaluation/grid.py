@@ -1,0 +1,266 @@
+"""The batched transfer grid: many few-shot fine-tunes trained together in one process.
+
+A study fine-tunes every checkpoint on every held-out task for every ``n`` and
+seed: hundreds of small, identical-shaped jobs. Run one by one, a small model
+leaves the machine idle between tiny matrix products; here the parameters of
+M fine-tunes (*members*: any mix of checkpoints, tasks, ``n`` and seeds) are
+stacked along a new leading dimension and trained at once with
+``torch.func.functional_call`` under ``torch.vmap``, so every layer runs one
+batched matrix product for all members.
+
+Why this is exactly M independent fine-tunes:
+
+* each member gets its own micro-batch of identical shape: its
+  ``min(n, batch_size)`` instances of the step, left-padded to the chunk's
+  longest row; a member with fewer rows than the chunk's widest gets copies
+  of its first row with every label ignored, which add nothing to its loss;
+* the loss is the sum of the members' losses, and no parameter is shared, so
+  the gradient of member m's slice is the gradient of member m's own loss;
+* AdamW is elementwise, so one AdamW over the stacked tensors is M
+  independent AdamWs with the same hyperparameters;
+* clipping needs each member's own gradient norm: computed per member over
+  its slices (:func:`clip_per_member`), the same formula as
+  ``torch.nn.utils.clip_grad_norm_``.
+
+Attention runs in ``eager`` mode with an explicit 4-D additive mask, because
+Hugging Face's mask builder branches on tensor values (which ``vmap`` cannot
+trace) and CPU SDPA kernels have no batching rule. The mask lets every
+position see itself, so padding rows never produce NaN (pad outputs are never
+read). Full fine-tuning only: LoRA fine-tunes run one by one
+(:mod:`.finetune_single`).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch.func import functional_call, vmap
+from transformers import PreTrainedModel
+
+from instructmtl.errors import ConfigError
+from instructmtl.evaluation.finetune_config import FinetuneConfig
+from instructmtl.evaluation.finetune_data import FewShotTask, cycle_order, step_indices
+from instructmtl.evaluation.finetune_single import adamw, autocast, check_finite
+from instructmtl.training.batches import MicroBatch, collate, per_example_nll
+from instructmtl.training.examples import IGNORE_INDEX
+
+__all__ = ["Member", "TrainedChunk", "clip_per_member", "load_member", "plan_chunks", "train_chunk"]
+
+_FP32_TRAINING_BYTES_PER_PARAM = 16  # weight, gradient, two AdamW moments
+
+
+@dataclass(frozen=True, order=True)
+class Member:
+    """One fine-tune of the grid.
+
+    Attributes:
+        task: the held-out task.
+        seed: the fine-tune's seed (cycling order).
+        n: training instances (>= 1).
+        checkpoint: the name of the model it starts from.
+    """
+
+    task: str
+    seed: int
+    n: int
+    checkpoint: str
+
+
+@dataclass(frozen=True)
+class TrainedChunk:
+    """Fine-tuned parameters of a chunk of members.
+
+    Attributes:
+        members: the members, in stacking order.
+        params: parameter name → stacked tensor ``[M, *shape]`` (detached).
+        losses: ``[steps, M]`` mean target NLL of each member's batch before each step.
+    """
+
+    members: tuple[Member, ...]
+    params: dict[str, torch.Tensor]
+    losses: torch.Tensor
+
+
+def _shape(task: FewShotTask, n: int) -> tuple[int, int]:
+    """(longest row, longest target + 1) over the first ``n`` examples."""
+    examples = task.train[:n]
+    return max(len(ex.input_ids) for ex in examples), max(ex.n_target_tokens for ex in examples) + 1
+
+
+def member_bytes(model: PreTrainedModel, rows: int, length: int, keep: int) -> int:
+    """A rough fp32 memory estimate of one member: optimizer state plus activations kept for backward.
+
+    Activations per token and layer follow the usual count for a Llama block
+    (about 18 hidden-sized and 4 MLP-sized tensors, plus attention scores of
+    ``heads * length``); logits of the ``keep`` last positions are counted three
+    times (logits, log-softmax, gradient).
+    """
+    cfg = model.config
+    per_token_layer = 18 * cfg.hidden_size + 4 * cfg.intermediate_size + 3 * cfg.num_attention_heads * length
+    activations = rows * length * cfg.num_hidden_layers * per_token_layer + rows * length * length
+    logits = 3 * rows * keep * cfg.vocab_size
+    return _FP32_TRAINING_BYTES_PER_PARAM * model.num_parameters() + 4 * (activations + logits)
+
+
+def plan_chunks(
+    members: Sequence[Member], tasks: Mapping[tuple[str, int], FewShotTask], model: PreTrainedModel,
+    config: FinetuneConfig,
+) -> list[tuple[Member, ...]]:
+    """Groups members into chunks that fit ``config.grid_memory_gb`` and ``grid_max_members``.
+
+    Members are sorted by (task, seed, n, checkpoint) first, so a chunk mostly
+    holds one task's fine-tunes from several checkpoints: same rows, same
+    lengths, little padding. Every member of a chunk is padded to the chunk's
+    widest shape, and the estimate counts it so. A member that alone exceeds
+    the budget still gets a chunk of its own.
+    """
+    budget = config.grid_memory_gb * 2**30
+    chunks: list[tuple[Member, ...]] = []
+    current: list[Member] = []
+    widest = (0, 0, 0)
+    for member in sorted(members):
+        length, keep = _shape(tasks[(member.task, member.seed)], member.n)
+        wider = (max(widest[0], config.rows(member.n)), max(widest[1], length), max(widest[2], keep))
+        cost = (len(current) + 1) * member_bytes(model, *wider)
+        if current and (cost > budget or len(current) >= config.grid_max_members):
+            chunks.append(tuple(current))
+            current, wider = [], (config.rows(member.n), length, keep)
+        current.append(member)
+        widest = wider
+    if current:
+        chunks.append(tuple(current))
+    return chunks
+
+
+def _additive_mask(attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``[R, 1, L, L]`` additive mask: causal, real keys only, and every position sees itself."""
+    length = attention_mask.shape[-1]
+    causal = torch.ones(length, length, dtype=torch.bool, device=attention_mask.device).tril()
+    allowed = causal & attention_mask.bool()[:, None, :]
+    allowed |= torch.eye(length, dtype=torch.bool, device=attention_mask.device)
+    zero = torch.zeros((), dtype=dtype, device=attention_mask.device)
+    return torch.where(allowed, zero, torch.finfo(dtype).min)[:, None]
+
+
+def _step_batch(
+    members: Sequence[Member], tasks: Mapping[tuple[str, int], FewShotTask], orders: Sequence[tuple[int, ...]],
+    step: int, config: FinetuneConfig, pad_id: int,
+) -> MicroBatch:
+    """All members' rows of one step as one left-padded batch of ``M * R`` rows (R: the widest member)."""
+    width = max(config.rows(m.n) for m in members)
+    rows, dummy = [], []
+    for member, order in zip(members, orders, strict=True):
+        task = tasks[(member.task, member.seed)]
+        real = [task.train[i] for i in step_indices(order, config.rows(member.n), step)]
+        rows.extend(real + [real[0]] * (width - len(real)))
+        dummy.extend([False] * len(real) + [True] * (width - len(real)))
+    batch = collate(rows, pad_id)
+    batch.labels[torch.tensor(dummy)] = IGNORE_INDEX
+    return batch
+
+
+def clip_per_member(grads: Sequence[torch.Tensor], max_norm: float) -> torch.Tensor:
+    """Scales each member's gradient slices to total norm at most ``max_norm``, in place.
+
+    Same formula as ``torch.nn.utils.clip_grad_norm_`` applied to one member's
+    gradients: coefficient ``max_norm / (norm + 1e-6)``, clamped at 1.
+
+    Args:
+        grads: stacked gradients ``[M, *shape]``.
+        max_norm: the clipping threshold.
+
+    Returns:
+        ``[M]`` the members' norms before clipping.
+    """
+    squares = torch.stack([g.float().pow(2).flatten(1).sum(1) for g in grads]).sum(0)
+    norms = squares.sqrt()
+    coef = (max_norm / (norms + 1e-6)).clamp(max=1.0)
+    for g in grads:
+        g.mul_(coef.to(g.dtype).view(-1, *[1] * (g.ndim - 1)))
+    return norms
+
+
+def _stack(models: Mapping[str, PreTrainedModel], members: Sequence[Member]) -> dict[str, torch.Tensor]:
+    """The members' starting parameters, stacked; all checkpoints must share one architecture."""
+    named = {name: dict(model.named_parameters()) for name, model in models.items()}
+    first = next(iter(named.values()))
+    shapes = {k: p.shape for k, p in first.items()}
+    for name, params in named.items():
+        if {k: p.shape for k, p in params.items()} != shapes:
+            raise ConfigError(
+                f"checkpoint '{name}' has another architecture than '{next(iter(named))}'; the transfer "
+                "grid compares checkpoints of one base model, give checkpoints of the same base"
+            )
+    return {
+        key: torch.stack([named[m.checkpoint][key].detach() for m in members]).clone().requires_grad_(True)
+        for key in shapes
+    }
+
+
+def train_chunk(
+    models: Mapping[str, PreTrainedModel], members: Sequence[Member], tasks: Mapping[tuple[str, int], FewShotTask],
+    config: FinetuneConfig, pad_id: int,
+) -> TrainedChunk:
+    """Fine-tunes every member of a chunk together (full fine-tuning).
+
+    Args:
+        models: checkpoint name → model (same architecture; left untouched).
+        members: the chunk.
+        tasks: (task, seed) → the task's few-shot data.
+        config: steps, batch size, optimizer, clipping, precision.
+        pad_id: the tokenizer's pad id.
+
+    Returns:
+        The members' tuned parameters and loss curves.
+
+    Raises:
+        ConfigError: checkpoints of different architectures.
+        TrainingDivergedError: a member's loss became NaN or infinite.
+    """
+    template = copy.deepcopy(models[members[0].checkpoint])
+    template.set_attn_implementation("eager")
+    template.train()
+    device, dtype = template.device, template.dtype
+    buffers = dict(template.named_buffers())
+    stacked = _stack(models, members)
+    optimizer = adamw(list(stacked.items()), config, leading_dims=1)
+    orders = [cycle_order(m.task, m.n, m.seed) for m in members]
+
+    def member_loss(params, input_ids, mask, positions, labels):  # type: ignore[no-untyped-def]
+        batch = MicroBatch(input_ids, mask, positions, labels, labels.shape[-1] + 1, (), (), 0)
+        # per_example_nll calls model(**inputs); this call runs the template with member m's weights
+        run = lambda **inputs: functional_call(template, (params, buffers), (), inputs)  # noqa: E731
+        nll, counts = per_example_nll(run, batch)  # type: ignore[arg-type]
+        return nll.sum() / counts.sum()
+
+    per_member = vmap(member_loss)
+    losses = []
+    for step in range(config.steps):
+        batch = _step_batch(members, tasks, orders, step, config, pad_id).to(device)
+        mask = _additive_mask(batch.attention_mask, dtype)
+        # rows are member-major: [M * R, ...] → [M, R, ...], one slice per member for vmap
+        inputs = [t.view(len(members), -1, *t.shape[1:])
+                  for t in (batch.input_ids, mask, batch.position_ids, batch.labels)]
+        with autocast(config, device):
+            loss = per_member(stacked, *inputs)
+        losses.append(loss.detach().float())
+        check_finite(float(losses[-1].sum()), f"grid chunk starting at {members[0]}", step)
+        loss.sum().backward()
+        grads = [p.grad for p in stacked.values() if p.grad is not None]
+        if config.clip_norm is not None:
+            clip_per_member(grads, config.clip_norm)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+    params = {k: v.detach() for k, v in stacked.items()}
+    return TrainedChunk(tuple(members), params, torch.stack(losses))
+
+
+@torch.no_grad()
+def load_member(model: PreTrainedModel, chunk: TrainedChunk, index: int) -> PreTrainedModel:
+    """Copies member ``index``'s tuned parameters into ``model`` (same architecture) and returns it."""
+    for name, param in model.named_parameters():
+        param.copy_(chunk.params[name][index])
+    return model

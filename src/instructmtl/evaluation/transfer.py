@@ -1,0 +1,269 @@
+"""Parameter transfer: fine-tune every checkpoint on every held-out task with few examples, and score it.
+
+DESIGN.md claim 1: ``transfer(c, t, n) = score(fine-tune(c, t, n)) -
+score(fine-tune(base, t, n))``. :func:`run_transfer` produces the
+``score(fine-tune(c, t, n))`` rows for every checkpoint (the base is one of
+them), task, ``n`` and seed; :func:`transfer_deltas` takes the differences.
+``n = 0`` scores the checkpoint itself.
+
+Every fine-tune of a task shares its data (:mod:`.finetune_data`): same
+instances, same order, same steps and hyperparameters, whatever the
+checkpoint. Full fine-tunes run batched (:mod:`.grid`), LoRA fine-tunes one
+by one (:mod:`.finetune_single`); ``batched=False`` runs full fine-tunes one
+by one too, the reference the grid is tested against.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from instructmtl.evaluation.finetune_config import FinetuneConfig
+from instructmtl.evaluation.finetune_data import FewShotTask, build_few_shot_task
+from instructmtl.evaluation.finetune_score import TaskScores, score_task
+from instructmtl.evaluation.finetune_single import finetune_one
+from instructmtl.evaluation.grid import Member, load_member, plan_chunks, train_chunk
+from instructmtl.evaluation.metrics import METRICS
+from instructmtl.tasks.selection import TaskSplit
+
+__all__ = [
+    "FinetunePrediction",
+    "FinetuneScore",
+    "SkippedFinetune",
+    "TransferDelta",
+    "TransferResult",
+    "prepare_tasks",
+    "run_transfer",
+    "transfer_deltas",
+]
+
+Progress = Callable[[str], None]
+TARGET_NLL = "target_nll"  # not a registered metric: it is computed from log-likelihoods, lower is better
+
+
+@dataclass(frozen=True)
+class FinetuneScore:
+    """One task-level score of one fine-tune (a study stores it as measure ``finetune``, ``k = n``)."""
+
+    checkpoint: str
+    task: str
+    encoding: str
+    n: int
+    seed: int
+    metric: str
+    value: float
+    n_instances: int
+
+
+@dataclass(frozen=True)
+class FinetunePrediction:
+    """One eval instance's answer after one fine-tune (``score``: the task's primary metric)."""
+
+    checkpoint: str
+    task: str
+    encoding: str
+    n: int
+    seed: int
+    instance_id: str
+    prediction: str
+    references: tuple[str, ...]
+    score: float
+
+
+@dataclass(frozen=True)
+class SkippedFinetune:
+    """A (task, n) with no result: the task has fewer train instances than ``n``."""
+
+    task: str
+    n: int
+    available: int
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    """Everything a transfer run measured.
+
+    Attributes:
+        scores: task-level scores, ordered by checkpoint (as given), task, n, seed, metric.
+        predictions: per-instance answers, same order.
+        skipped: the (task, n) pairs a task was too small for.
+        losses: per fine-tune, its training-loss curve.
+    """
+
+    scores: tuple[FinetuneScore, ...]
+    predictions: tuple[FinetunePrediction, ...]
+    skipped: tuple[SkippedFinetune, ...]
+    losses: Mapping[Member, tuple[float, ...]]
+
+    def value(self, checkpoint: str, task: str, n: int, metric: str, seed: int | None = None) -> float:
+        """The score of one fine-tune (``seed`` may be left out when there is one).
+
+        Raises:
+            KeyError: no such score, or several seeds and none given.
+        """
+        found = [
+            s.value for s in self.scores
+            if (s.checkpoint, s.task, s.n, s.metric) == (checkpoint, task, n, metric) and seed in (None, s.seed)
+        ]
+        if len(found) != 1:
+            raise KeyError(f"{len(found)} scores for {(checkpoint, task, n, metric, seed)}")
+        return found[0]
+
+
+@dataclass(frozen=True)
+class TransferDelta:
+    """``score(fine-tune(c, t, n)) - score(fine-tune(base, t, n))`` for one metric and seed.
+
+    Attributes:
+        higher_is_better: the metric's direction; for ``target_nll`` a positive delta
+            means the checkpoint is a *worse* start than the base.
+    """
+
+    checkpoint: str
+    base: str
+    task: str
+    encoding: str
+    n: int
+    seed: int
+    metric: str
+    value: float
+    higher_is_better: bool
+
+
+def prepare_tasks(
+    held_out: Sequence[TaskSplit], tokenizer: PreTrainedTokenizerBase, config: FinetuneConfig, max_length: int
+) -> dict[tuple[str, int], FewShotTask]:
+    """Every held-out task's few-shot data, per seed (the seed picks ``pos-k`` demonstrations)."""
+    return {
+        (split.name, seed): build_few_shot_task(
+            split, config.encoding, seed, max(config.n), tokenizer, max_length, config.max_new_tokens
+        )
+        for split in held_out
+        for seed in config.seeds
+    }
+
+
+def _members(
+    checkpoints: Sequence[str], tasks: Mapping[tuple[str, int], FewShotTask], config: FinetuneConfig
+) -> tuple[list[Member], list[SkippedFinetune]]:
+    members, skipped = [], []
+    for (name, seed), task in tasks.items():
+        for n in config.n:
+            if n > task.available:
+                if seed == config.seeds[0]:
+                    skipped.append(SkippedFinetune(name, n, task.available))
+            elif n > 0:
+                members.extend(Member(name, seed, n, checkpoint) for checkpoint in checkpoints)
+    return members, skipped
+
+
+def _rows(checkpoint: str, task: FewShotTask, n: int, scores: TaskScores) -> tuple[list, list]:
+    key = (checkpoint, task.name, task.encoding, n, task.seed)
+    rows = [FinetuneScore(*key, metric, value, scores.n_instances) for metric, value in scores.metrics.items()]
+    preds = [
+        FinetunePrediction(*key, p.instance_id, p.prediction, p.references, p.score) for p in scores.predictions
+    ]
+    return rows, preds
+
+
+def _fine_tuned(
+    models: Mapping[str, PreTrainedModel], members: Sequence[Member], tasks: Mapping[tuple[str, int], FewShotTask],
+    config: FinetuneConfig, pad_id: int, batched: bool, losses: dict[Member, tuple[float, ...]],
+) -> Iterator[tuple[Member, PreTrainedModel]]:
+    """Yields each member with its tuned model: batched chunks, or one fine-tune at a time."""
+    if batched and config.mode == "full" and members:
+        first = models[members[0].checkpoint]
+        scorer = copy.deepcopy(first).eval()
+        for chunk in plan_chunks(members, tasks, first, config):
+            trained = train_chunk(models, chunk, tasks, config, pad_id)
+            for index, member in enumerate(chunk):
+                losses[member] = tuple(trained.losses[:, index].tolist())
+                yield member, load_member(scorer, trained, index)
+        return
+    for member in members:
+        tuned = finetune_one(models[member.checkpoint], tasks[(member.task, member.seed)], member.n,
+                             member.seed, config, pad_id)
+        losses[member] = tuned.losses
+        yield member, tuned.model
+
+
+def run_transfer(
+    models: Mapping[str, PreTrainedModel],
+    tokenizer: PreTrainedTokenizerBase,
+    held_out: Sequence[TaskSplit],
+    config: FinetuneConfig,
+    batched: bool = True,
+    progress: Progress | None = None,
+) -> TransferResult:
+    """Fine-tunes every checkpoint on every held-out task for every ``n`` and seed, and scores each.
+
+    Args:
+        models: checkpoint name → model in eval mode, all of one architecture and
+            sharing ``tokenizer`` (left untouched).
+        tokenizer: the models' tokenizer (with a pad token).
+        held_out: the held-out tasks with their train/eval instances.
+        config: the fine-tuning setup.
+        batched: train full fine-tunes together (:mod:`.grid`); ``False`` runs them one by one.
+        progress: called with a short line after each scored model.
+
+    Returns:
+        Scores, predictions, skipped (task, n) pairs and loss curves.
+
+    Raises:
+        ConfigError / PromptTooLongError: from preparing the tasks.
+        TrainingDivergedError: a fine-tune's loss became NaN or infinite.
+    """
+    first = next(iter(models.values()))
+    max_length = min(config.max_length, first.config.max_position_embeddings)
+    tasks = prepare_tasks(held_out, tokenizer, config, max_length)
+    members, skipped = _members(list(models), tasks, config)
+    scores, predictions, losses = [], [], {}
+
+    def record(checkpoint: str, task: FewShotTask, n: int, model: PreTrainedModel) -> None:
+        rows, preds = _rows(checkpoint, task, n, score_task(model, tokenizer, task, config.eval_batch_size))
+        scores.extend(rows)
+        predictions.extend(preds)
+        if progress is not None:
+            summary = ", ".join(f"{r.metric} {r.value:.3f}" for r in rows)
+            progress(f"{checkpoint} | {task.name} | n={n} seed={task.seed}: {summary}")
+
+    if 0 in config.n:
+        for checkpoint, model in models.items():
+            for task in tasks.values():
+                record(checkpoint, task, 0, model)
+    for member, tuned in _fine_tuned(models, members, tasks, config, tokenizer.pad_token_id, batched, losses):
+        record(member.checkpoint, tasks[(member.task, member.seed)], member.n, tuned)
+    order = {name: i for i, name in enumerate(models)}
+    task_order = {split.name: i for i, split in enumerate(held_out)}
+
+    def key(row: FinetuneScore | FinetunePrediction) -> tuple:
+        return order[row.checkpoint], task_order[row.task], row.n, row.seed
+
+    return TransferResult(
+        scores=tuple(sorted(scores, key=lambda r: (*key(r), r.metric))),
+        predictions=tuple(sorted(predictions, key=key)),
+        skipped=tuple(skipped),
+        losses=losses,
+    )
+
+
+def transfer_deltas(scores: Sequence[FinetuneScore], base: str) -> list[TransferDelta]:
+    """``score(c) - score(base)`` for every non-base score with a base counterpart (same task, n, seed, metric).
+
+    Raises:
+        KeyError: ``base`` has no scores.
+    """
+    reference = {(s.task, s.encoding, s.n, s.seed, s.metric): s.value for s in scores if s.checkpoint == base}
+    if not reference:
+        raise KeyError(f"no scores of the base checkpoint '{base}'")
+    deltas = []
+    for s in scores:
+        key = (s.task, s.encoding, s.n, s.seed, s.metric)
+        if s.checkpoint != base and key in reference:
+            better = s.metric != TARGET_NLL and METRICS.get(s.metric).higher_is_better
+            deltas.append(TransferDelta(s.checkpoint, base, s.task, s.encoding, s.n, s.seed, s.metric,
+                                        s.value - reference[key], better))
+    return deltas

@@ -1,0 +1,147 @@
+"""``build_report``: the study's results store → ``report.md`` + ``report.html`` (+ figure PNGs).
+
+Which arm is the baseline and which arms are replay arms is a fact about the
+study, so the CLI reads it from the study's own config (the ``studies`` row of
+the store), with :func:`analysis_settings`:
+
+* ``analysis.baseline_arm``: default, the first arm listed under ``arms``;
+* ``analysis.replay_arms``: default, every other arm whose name contains
+  ``replay``;
+* ``analysis.n_bootstrap`` and ``analysis.seed``: the bootstrap's resamples
+  and seed.
+
+``arms`` may be a list of mappings with a ``name`` key or a mapping keyed by
+arm name. Every file is written atomically, so a killed build never leaves a
+half report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from instructmtl.analysis import DEFAULT_RESAMPLES, Claim
+from instructmtl.errors import ConfigError, InstructMTLError
+from instructmtl.report.content import collect
+from instructmtl.report.document import build_document
+from instructmtl.report.render import FIGURES_DIR, to_html, to_markdown
+from instructmtl.study.atomic import atomic_write_bytes, atomic_write_text
+from instructmtl.study.store import ResultsStore
+
+__all__ = ["AnalysisSettings", "BuiltReport", "analysis_settings", "build_report", "config_arm_names"]
+
+
+@dataclass(frozen=True)
+class BuiltReport:
+    """What :func:`build_report` wrote, and the claims it found."""
+
+    markdown: Path
+    html: Path
+    figures: tuple[Path, ...]
+    claims: tuple[Claim, ...]
+
+
+def config_arm_names(config: dict[str, object], where: str) -> list[str]:
+    """Arm names in config order, from ``arms`` (a list of ``{name: ...}`` or a mapping by name).
+
+    Raises:
+        ConfigError: ``arms`` is missing or has neither shape.
+    """
+    arms = config.get("arms")
+    if isinstance(arms, dict) and arms:
+        return [str(name) for name in arms]
+    if isinstance(arms, list) and arms and all(isinstance(a, dict) and "name" in a for a in arms):
+        return [str(a["name"]) for a in arms]
+    raise ConfigError(
+        f"{where}: cannot tell the arms apart (no 'arms' list of named arms); "
+        "set analysis.baseline_arm (and analysis.replay_arms) in the study config"
+    )
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """How a study asks to be analysed (its config's ``analysis`` section, defaults filled in)."""
+
+    baseline_arm: str
+    replay_arms: tuple[str, ...]
+    n_resamples: int
+    seed: int
+
+
+def analysis_settings(config_yaml: str, where: str) -> AnalysisSettings:
+    """Reads ``analysis.{baseline_arm, replay_arms, n_bootstrap, seed}`` from a study config.
+
+    Defaults: the first arm; the other arms whose name contains ``replay``;
+    :data:`~instructmtl.analysis.DEFAULT_RESAMPLES` resamples; seed 0. A key
+    set to null counts as absent.
+
+    Args:
+        config_yaml: the study's resolved config.
+        where: names the config in errors.
+
+    Raises:
+        ConfigError: the section has the wrong shape, or the arms cannot be found.
+    """
+    config = yaml.safe_load(config_yaml) or {}
+    if not isinstance(config, dict):
+        raise ConfigError(f"{where}: the study config is not a mapping")
+    section = config.get("analysis") or {}
+    if not isinstance(section, dict):
+        raise ConfigError(f"{where}: 'analysis' must be a mapping with baseline_arm / replay_arms")
+    baseline = section.get("baseline_arm")
+    replay = section.get("replay_arms")
+    if baseline is None or replay is None:
+        names = config_arm_names(config, where)
+        baseline = names[0] if baseline is None else baseline
+        replay = [n for n in names if "replay" in n and n != baseline] if replay is None else replay
+    if not isinstance(replay, list):
+        raise ConfigError(f"{where}: analysis.replay_arms must be a list of arm names")
+    n_resamples = section.get("n_bootstrap")
+    seed = section.get("seed")
+    return AnalysisSettings(
+        baseline_arm=str(baseline),
+        replay_arms=tuple(str(a) for a in replay),
+        n_resamples=DEFAULT_RESAMPLES if n_resamples is None else int(n_resamples),
+        seed=0 if seed is None else int(seed),
+    )
+
+
+def build_report(
+    store_path: str | Path,
+    out_dir: str | Path,
+    *,
+    baseline_arm: str,
+    replay_arms: Sequence[str],
+    seed: int = 0,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    study_id: str | None = None,
+) -> BuiltReport:
+    """Writes ``report.md``, ``report.html`` and ``figures/*.png`` into ``out_dir``.
+
+    Args:
+        store_path: the study's ``results.sqlite``.
+        out_dir: where to write (created if needed).
+        baseline_arm: the arm the claims are about and compare against.
+        replay_arms: arms that mix pretraining text in (claim 4).
+        seed: bootstrap seed (same seed, same report).
+        n_resamples: bootstrap resamples per interval.
+        study_id: which study, when the store holds several.
+
+    Returns:
+        The written paths and the claims.
+    """
+    out = Path(out_dir)
+    if not Path(store_path).is_file():
+        raise InstructMTLError(f"{store_path}: no results store here; run the study first (instructmtl run)")
+    # a reader must not reset jobs another process may be running
+    with ResultsStore.open(store_path, reset_stale=False) as store:
+        content = collect(store, baseline_arm=baseline_arm, replay_arms=replay_arms, seed=seed,
+                          n_resamples=n_resamples, study_id=study_id)
+    blocks = build_document(content)
+    figure_paths = tuple(atomic_write_bytes(out / FIGURES_DIR / f"{f.name}.png", f.png) for f in content.figures)
+    markdown = atomic_write_text(out / "report.md", to_markdown(blocks))
+    html = atomic_write_text(out / "report.html", to_html(blocks, f"instructmtl report: {content.study.name}"))
+    return BuiltReport(markdown, html, figure_paths, content.claims)

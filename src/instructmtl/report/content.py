@@ -1,0 +1,175 @@
+"""Everything a report shows, gathered from the results store into one typed object.
+
+The renderers (:mod:`~instructmtl.report.markdown`, :mod:`~instructmtl.report.html`)
+only format a :class:`ReportContent`; all numbers come from
+:mod:`instructmtl.analysis` applied to the store's score rows, so a report
+can always be rebuilt from the store alone.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from instructmtl.analysis import (
+    ArmRow,
+    Claim,
+    ResultTable,
+    TaskRow,
+    arm_table,
+    curves,
+    evaluate_claims,
+    final_task_means,
+    records_from_rows,
+    task_table,
+    transfer_heatmap,
+)
+from instructmtl.analysis.claims import checkpoint_panels
+from instructmtl.errors import InstructMTLError
+from instructmtl.report import figures
+from instructmtl.study.records import JobRecord, RunRecord, StudyRecord
+from instructmtl.study.store import ResultsStore
+
+__all__ = ["FigureImage", "ReportContent", "StageSummary", "collect", "pick_study"]
+
+CURVE_QUANTITIES: tuple[str, ...] = ("icl", "transfer", "mtl_gen")
+
+
+@dataclass(frozen=True)
+class FigureImage:
+    """One rendered figure: file stem, title, caption and PNG bytes."""
+
+    name: str
+    title: str
+    caption: str
+    png: bytes
+
+
+@dataclass(frozen=True)
+class StageSummary:
+    """Jobs of one stage by status, and their summed wall time."""
+
+    stage: str
+    counts: dict[str, int]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class ReportContent:
+    """What the report shows (see the module docstring)."""
+
+    study: StudyRecord
+    baseline_arm: str
+    replay_arms: tuple[str, ...]
+    arms: tuple[str, ...]
+    seeds: tuple[int, ...]
+    seed: int
+    n_resamples: int
+    n_scores: int
+    claims: tuple[Claim, ...]
+    arm_rows: tuple[ArmRow, ...]
+    task_rows: tuple[TaskRow, ...]
+    figures: tuple[FigureImage, ...]
+    runs: tuple[RunRecord, ...]
+    stages: tuple[StageSummary, ...]
+
+
+def pick_study(store: ResultsStore, study_id: str | None) -> StudyRecord:
+    """The study to report: the one asked for, or the store's only one.
+
+    Raises:
+        InstructMTLError: no study, an unknown id, or several studies and no id.
+    """
+    studies = {s.study_id: s for s in store.studies()}
+    if study_id is not None:
+        if study_id not in studies:
+            raise InstructMTLError(f"{store.path}: no study '{study_id}'; studies here: {', '.join(studies) or 'none'}")
+        return studies[study_id]
+    if len(studies) != 1:
+        raise InstructMTLError(
+            f"{store.path}: holds {len(studies)} studies ({', '.join(studies) or 'none'}); "
+            "name one with --study (or run the study first)"
+        )
+    return next(iter(studies.values()))
+
+
+def _stages(jobs: Sequence[JobRecord]) -> tuple[StageSummary, ...]:
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    seconds: dict[str, float] = defaultdict(float)
+    for job in jobs:
+        counts[job.stage][job.status] += 1
+        seconds[job.stage] += job.seconds or 0.0
+    return tuple(StageSummary(stage, dict(counts[stage]), seconds[stage]) for stage in sorted(counts))
+
+
+def _claim_estimate(claims: Sequence[Claim], claim_id: str) -> float:
+    return next(c.estimate for c in claims if c.id == claim_id)
+
+
+def _figures(table: ResultTable, arms: Sequence[str], baseline: str, claims: Sequence[Claim],
+             arm_rows: Sequence[ArmRow], rng: np.random.Generator, n_resamples: int) -> tuple[FigureImage, ...]:
+    x, y = checkpoint_panels(table)
+    ft = final_task_means(table, "finetune_nll", baseline)
+    icl = final_task_means(table, "icl_nll", baseline)
+    nll_tasks = sorted(set(ft) & set(icl))
+    curve_sets = {q: curves(table, q, arms, rng, n_resamples) for q in CURVE_QUANTITIES}
+    return (
+        FigureImage("transfer_vs_icl", "Transfer vs ICL (claim 2)",
+                    "One point per (arm, checkpoint): mean over held-out tasks and seeds.",
+                    figures.transfer_icl_scatter(x.units, x.point_means(), y.point_means(),
+                                                 _claim_estimate(claims, "2.points"), arms)),
+        FigureImage("finetune_nll_vs_icl_nll", "Fine-tuning loss vs ICL loss per task (claim 2)",
+                    f"One point per held-out task, final '{baseline}' checkpoints, mean over seeds.",
+                    figures.nll_scatter(nll_tasks, np.array([ft[t] for t in nll_tasks]),
+                                        np.array([icl[t] for t in nll_tasks]),
+                                        _claim_estimate(claims, "2.nll"), baseline)),
+        FigureImage("arms", "Per-arm results (claims 1, 3, 4)",
+                    "Final checkpoints; error bars are 95% cluster-bootstrap intervals over tasks and seeds.",
+                    figures.arm_bars(arm_rows)),
+        FigureImage("curves", "Over training",
+                    "Mean over tasks and seeds against the fraction of tuning steps; fraction 0 is the base model; "
+                    "bands are 95% intervals.",
+                    figures.curves_figure(curve_sets, arms)),
+        FigureImage("transfer_heatmap", "Transfer per task and checkpoint (claims 1, 5)",
+                    "Mean over seeds; blue = better start than the base, red = worse.",
+                    figures.transfer_heatmaps([transfer_heatmap(table, arm) for arm in arms])),
+    )
+
+
+def collect(store: ResultsStore, *, baseline_arm: str, replay_arms: Sequence[str], seed: int,
+            n_resamples: int, study_id: str | None = None) -> ReportContent:
+    """Reads the store and computes every claim, table and figure of the report.
+
+    Args:
+        store: the open results store.
+        baseline_arm / replay_arms: see :func:`instructmtl.analysis.evaluate_claims`.
+        seed: seeds the bootstrap (same seed, same intervals).
+        n_resamples: bootstrap resamples per interval.
+        study_id: which study, when the store holds several.
+    """
+    study = pick_study(store, study_id)
+    table = ResultTable(records_from_rows(store.scores_frame(study.study_id), str(store.path)))
+    arms = (baseline_arm, *sorted(a for a in table.arms() if a != baseline_arm))
+    claims_rng, tables_rng, figures_rng = np.random.default_rng(seed).spawn(3)
+    claims = evaluate_claims(table, baseline_arm=baseline_arm, replay_arms=replay_arms, rng=claims_rng,
+                             n_resamples=n_resamples)
+    arm_rows = arm_table(table, arms, tables_rng, n_resamples)
+    return ReportContent(
+        study=study,
+        baseline_arm=baseline_arm,
+        replay_arms=tuple(replay_arms),
+        arms=arms,
+        seeds=table.seeds(),
+        seed=seed,
+        n_resamples=n_resamples,
+        n_scores=len(table.records),
+        claims=tuple(claims),
+        arm_rows=tuple(arm_rows),
+        task_rows=tuple(task_table(table, baseline_arm)),
+        figures=_figures(table, arms, baseline_arm, claims, arm_rows, figures_rng, n_resamples),
+        runs=tuple(r for r in store.runs() if r.study_id == study.study_id),
+        stages=_stages(store.jobs()),
+    )

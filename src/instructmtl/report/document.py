@@ -1,0 +1,148 @@
+"""The report as a list of format-neutral blocks (headings, paragraphs, tables, figures, code).
+
+Markdown and HTML show the same content; building it once here and rendering
+it twice (:mod:`~instructmtl.report.markdown`, :mod:`~instructmtl.report.html`)
+keeps the two from drifting apart.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from instructmtl.analysis import Claim, Interval
+from instructmtl.analysis.measures import QUANTITIES
+from instructmtl.analysis.tables import ARM_QUANTITIES
+from instructmtl.report.content import FigureImage, ReportContent
+
+__all__ = ["Block", "Code", "Heading", "Image", "Paragraph", "Table", "build_document", "fmt"]
+
+VERDICT_RULE = (
+    "Verdict rule: 'supported' when the 95% interval excludes the null (0) on the claimed side; 'not supported' "
+    "when it excludes the null on the other side or, for a correlation claim, lies wholly below the stated "
+    "threshold; 'inconclusive' otherwise (including undefined intervals: too few tasks, seeds or arms). "
+    "Transfer on target NLL has the opposite sign: there, forgetting is a positive difference."
+)
+
+
+@dataclass(frozen=True)
+class Heading:
+    level: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    text: str
+
+
+@dataclass(frozen=True)
+class Table:
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class Image:
+    figure: FigureImage
+
+
+@dataclass(frozen=True)
+class Code:
+    text: str
+    language: str
+
+
+Block = Heading | Paragraph | Table | Image | Code
+
+
+def fmt(value: float) -> str:
+    """Three significant digits; ``n/a`` for NaN (an undefined statistic)."""
+    return "n/a" if value is None or math.isnan(value) else f"{value:.3g}"
+
+
+def _interval(iv: Interval) -> str:
+    return f"{fmt(iv.estimate)} [{fmt(iv.low)}, {fmt(iv.high)}]"
+
+
+def _claim_rows(claims: tuple[Claim, ...]) -> Table:
+    return Table(
+        ("id", "claim", "estimate", "95% interval", "tasks", "seeds", "verdict"),
+        tuple(
+            (c.id, c.statement, fmt(c.estimate), f"[{fmt(c.ci_low)}, {fmt(c.ci_high)}]", str(c.n_tasks),
+             str(c.n_seeds), c.verdict)
+            for c in claims
+        ),
+    )
+
+
+def _details(claims: tuple[Claim, ...]) -> Table:
+    rows = tuple((c.id, key, value if isinstance(value, str) else fmt(value))
+                 for c in claims for key, value in c.details.items())
+    return Table(("claim", "detail", "value"), rows)
+
+
+def _overview(content: ReportContent) -> list[Block]:
+    s = content.study
+    replay = ", ".join(content.replay_arms) or "none"
+    return [
+        Heading(1, f"instructmtl report: {s.name}"),
+        Paragraph(
+            f"Study `{s.study_id}` (config hash `{s.config_hash}`, created {s.created_at}): {content.n_scores} score "
+            f"rows; arms {', '.join(content.arms)}; seeds {', '.join(map(str, content.seeds))}. Baseline arm "
+            f"`{content.baseline_arm}`; replay arms: {replay}. Intervals are 95% two-way cluster-bootstrap "
+            f"intervals (tasks and seeds resampled with replacement), {content.n_resamples} resamples, "
+            f"bootstrap seed {content.seed}."
+        ),
+    ]
+
+
+def _results(content: ReportContent) -> list[Block]:
+    arm_header = ("arm", *(QUANTITIES[q].label for q in ARM_QUANTITIES), "seeds")
+    arm_rows = tuple((r.arm, *(_interval(r.values[q]) for q in ARM_QUANTITIES), str(r.n_seeds))
+                     for r in content.arm_rows)
+    task_rows = tuple((t.task, fmt(t.early_transfer), fmt(t.final_transfer), fmt(t.icl_base), fmt(t.icl_final))
+                      for t in content.task_rows)
+    return [
+        Heading(2, "Claims"),
+        _claim_rows(content.claims),
+        Paragraph(VERDICT_RULE),
+        Heading(3, "Claim details"),
+        _details(content.claims),
+        Heading(2, "Per-arm results (final checkpoints)"),
+        Table(arm_header, arm_rows),
+        Heading(2, "Figures"),
+        *(Image(f) for f in content.figures),
+        Heading(2, f"Per task: earliest vs final checkpoint ('{content.baseline_arm}')"),
+        Paragraph("Means over seeds; transfer on each task's primary metric, n > 0; ICL score at the base "
+                  "model and at the final checkpoint."),
+        Table(("task", "transfer (earliest)", "transfer (final)", "ICL (base)", "ICL (final)"), task_rows),
+    ]
+
+
+def _appendix(content: ReportContent) -> list[Block]:
+    versions = tuple((name, version) for name, version in sorted(content.study.versions.items()))
+    runs = tuple(
+        (r.run_id, r.arm, str(r.seed), r.kind, r.status, fmt(r.seconds) if r.seconds is not None else "n/a",
+         str(r.examples_seen) if r.examples_seen is not None else "n/a")
+        for r in content.runs
+    )
+    statuses = ("done", "failed", "pending", "running")
+    stages = tuple((s.stage, *(str(s.counts.get(k, 0)) for k in statuses), fmt(s.seconds)) for s in content.stages)
+    return [
+        Heading(2, "Appendix"),
+        Heading(3, "Config"),
+        Code(content.study.config_yaml, "yaml"),
+        Heading(3, "Seeds"),
+        Paragraph(f"Run seeds: {', '.join(map(str, content.seeds))}; bootstrap seed: {content.seed}."),
+        Heading(3, "Package versions"),
+        Table(("package", "version"), versions),
+        Heading(3, "Run times"),
+        Table(("run", "arm", "seed", "kind", "status", "seconds", "examples seen"), runs),
+        Table(("stage", *statuses, "seconds"), stages),
+    ]
+
+
+def build_document(content: ReportContent) -> list[Block]:
+    """The whole report, in order."""
+    return [*_overview(content), *_results(content), *_appendix(content)]

@@ -1,0 +1,107 @@
+"""Executors run the jobs of a study; the results store is the single source of truth for all of them.
+
+``local`` runs jobs in this process (``workers: 1``) or in a pool of worker
+processes that split the machine's cores; ``ray`` sends them to a Ray cluster
+(``pip install instructmtl[ray]``; a local instance when no address is given).
+Every executor only ever hands out jobs whose dependencies are done, and every
+job claims itself in the store first, so two executors on one study never run a
+job twice and a killed study loses nothing that was recorded.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+
+from instructmtl.errors import ConfigError
+from instructmtl.study.jobs import Job, StudyContext, execute
+
+#: Called after each finished job with (job, ran): ``ran`` is False when the job was already done.
+OnDone = Callable[[Job, bool], None]
+
+
+def ready_jobs(jobs: Sequence[Job], done: set[str], started: set[str]) -> Iterator[Job]:
+    """Jobs not yet started whose dependencies are all done, in graph order."""
+    for job in jobs:
+        if job.job_id not in started and job.job_id not in done and all(d in done for d in job.deps):
+            yield job
+
+
+def run_local(jobs: Sequence[Job], ctx: StudyContext, done: set[str], workers: int, on_done: OnDone) -> None:
+    """Runs the pending jobs here (``workers == 1``) or in ``workers`` processes."""
+    if workers == 1:
+        for job in jobs:
+            if job.job_id not in done:
+                on_done(job, execute(job, ctx))
+                done.add(job.job_id)
+        return
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    # spawn, not fork: torch and its thread pools must not be forked mid-flight
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        _schedule(jobs, done, lambda job: pool.submit(execute, job, ctx, threads),
+                  on_done)
+
+
+def run_ray(jobs: Sequence[Job], ctx: StudyContext, done: set[str], workers: int, address: str | None,
+            on_done: OnDone) -> None:
+    """Runs the pending jobs as Ray tasks, at most ``workers`` at once."""
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("executor 'ray' needs Ray: pip install 'instructmtl[ray]'") from None
+    started_here = not ray.is_initialized()
+    if started_here:
+        ray.init(address=address, num_cpus=None if address else workers, include_dashboard=False,
+                 log_to_driver=False, ignore_reinit_error=True)
+    remote = ray.remote(num_cpus=1)(execute)
+    try:
+        _schedule(jobs, done, lambda job: _RayFuture(remote.remote(job, ctx, 1)), on_done,
+                  limit=workers, waiter=_ray_wait)
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def _schedule(jobs, done, submit, on_done, limit=None, waiter=None) -> None:
+    """Keeps submitting ready jobs until all are done; a failed job stops the study (after running ones end)."""
+    running: dict[object, Job] = {}
+    started: set[str] = set()
+    while True:
+        for job in ready_jobs(jobs, done, started):
+            if limit is not None and len(running) >= limit:
+                break
+            running[submit(job)] = job
+            started.add(job.job_id)
+        if not running:
+            return
+        finished = (waiter or _futures_wait)(list(running))
+        for future in finished:
+            job = running.pop(future)
+            ran = future.result()  # re-raises the job's error here
+            done.add(job.job_id)
+            on_done(job, ran)
+
+
+def _futures_wait(futures: list[Future]) -> list[Future]:
+    return list(wait(futures, return_when=FIRST_COMPLETED).done)
+
+
+class _RayFuture:
+    """A Ray object ref with the one method the scheduler needs."""
+
+    def __init__(self, ref: object) -> None:
+        self.ref = ref
+
+    def result(self) -> bool:
+        import ray
+
+        return ray.get(self.ref)
+
+
+def _ray_wait(futures: list[_RayFuture]) -> list[_RayFuture]:
+    import ray
+
+    ready, _ = ray.wait([f.ref for f in futures], num_returns=1)
+    return [f for f in futures if f.ref in ready]

@@ -1,0 +1,113 @@
+"""``instructmtl run``: the whole study, resumable at any point.
+
+setup: resolve the config and the base model (pretraining the built-in one
+when asked), open the results store, record the study → run: every job of the
+graph (tune each arm × seed; evaluate and fine-tune every checkpoint and the
+base) on the configured executor, skipping what the store says is done →
+save: analysis and the report, rebuilt from the store alone → cleanup: print
+the claims table.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from instructmtl.config import config_hash, dump_yaml
+from instructmtl.models import ModelSpec
+from instructmtl.study.config import StudyConfig
+from instructmtl.study.executors import run_local, run_ray
+from instructmtl.study.jobs import Job, StudyContext, build_jobs
+from instructmtl.study.records import StudyRecord
+from instructmtl.study.store import ResultsStore
+
+VERSIONED = ("instructmtl", "torch", "transformers", "accelerate", "torchjd", "peft", "tokenizers", "rouge-score")
+
+
+@dataclass(frozen=True)
+class StudyResult:
+    """Where a finished study left its results, and how long its stages took."""
+
+    out_dir: Path
+    report_md: Path
+    report_html: Path
+    stage_seconds: dict[str, float]
+    jobs_run: int
+    jobs_skipped: int
+    claims: tuple
+
+
+def versions() -> dict[str, str]:
+    """Versions of the packages that shape the numbers, stamped on every score row."""
+    return {name: metadata.version(name) for name in VERSIONED}
+
+
+def resolve_base(config: StudyConfig) -> ModelSpec:
+    """The base model spec with a built-in preset replaced by its directory (pretraining it if needed)."""
+    preset = config.builtin_preset
+    if preset is None:
+        return config.base
+    from instructmtl.workflows.pretrain import resolve_base as pretrained_dir
+
+    return config.base.model_copy(update={"name_or_path": str(pretrained_dir(preset))})
+
+
+def main(config: StudyConfig, console: Console | None = None) -> StudyResult:
+    """Runs (or resumes) the study and builds its report."""
+    console = console or Console()
+    out = config.output_dir
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.yaml").write_text(dump_yaml(config))
+    stage_seconds: Counter[str] = Counter()
+    started = time.perf_counter()
+    base = resolve_base(config)
+    stage_seconds["pretrain"] += time.perf_counter() - started
+    study_id = config_hash(config)
+    ctx = StudyContext(config=config, study_id=study_id, base=base, out_dir=out)
+    jobs = build_jobs(config, base)
+    with ResultsStore.open(ctx.store_path) as store:
+        store.record_study(StudyRecord(study_id, config.name, dump_yaml(config), study_id, versions()))
+        done = store.done_jobs() & {job.job_id for job in jobs}
+    skipped = len(done)
+    console.print(f"study [bold]{config.name}[/] → {out}  ({len(jobs)} jobs, {skipped} already done)")
+    ran = _run_jobs(config, ctx, jobs, done, stage_seconds)
+
+    report_started = time.perf_counter()
+    from instructmtl.report import analysis_settings, build_report
+
+    settings = analysis_settings(dump_yaml(config), str(out / "config.yaml"))
+    built = build_report(ctx.store_path, out, baseline_arm=settings.baseline_arm, replay_arms=settings.replay_arms,
+                         seed=settings.seed, n_resamples=settings.n_resamples, study_id=study_id)
+    stage_seconds["report"] += time.perf_counter() - report_started
+    return StudyResult(out, built.markdown, built.html, dict(stage_seconds), ran, skipped, built.claims)
+
+
+def _run_jobs(config: StudyConfig, ctx: StudyContext, jobs: list[Job], done: set[str], stage_seconds: Counter) -> int:
+    counts = Counter(job.stage for job in jobs)
+    progress = Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), TimeRemainingColumn())
+    ran = 0
+    with progress:
+        bars = {stage: progress.add_task(stage, total=n, completed=sum(
+            1 for j in jobs if j.stage == stage and j.job_id in done)) for stage, n in counts.items()}
+        last = [time.perf_counter()]
+
+        def on_done(job: Job, did_run: bool) -> None:
+            nonlocal ran
+            now = time.perf_counter()
+            stage_seconds[job.stage] += now - last[0]
+            last[0] = now
+            ran += did_run
+            progress.advance(bars[job.stage])
+
+        if config.executor.kind == "ray":
+            run_ray(jobs, ctx, done, config.executor.workers, config.executor.address, on_done)
+        else:
+            run_local(jobs, ctx, done, config.executor.workers, on_done)
+    return ran

@@ -1,0 +1,98 @@
+"""build_report: Markdown + self-contained HTML with embedded figures, from the store alone."""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+
+import pytest
+
+from instructmtl.errors import ConfigError, InstructMTLError
+from instructmtl.report import AnalysisSettings, BuiltReport, analysis_settings, build_report
+from instructmtl.study.store import results_path
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+ARGS = {"baseline_arm": "baseline", "replay_arms": ["replay_0.2"], "seed": 3, "n_resamples": 200}
+
+
+@pytest.fixture(scope="module")
+def built(study_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> BuiltReport:
+    return build_report(results_path(study_dir), tmp_path_factory.mktemp("report"), **ARGS)
+
+
+def test_report_has_claims_figures_tables_and_appendix(built: BuiltReport) -> None:
+    ids = [c.id for c in built.claims]
+    assert ids == ["1", "1.nll", "2.nll", "2.points", "3", "4.transfer.replay_0.2", "4.icl.replay_0.2", "5"]
+    assert {c.id: c.verdict for c in built.claims}["1"] == "supported"  # forgetting is built in
+
+    html = built.html.read_text(encoding="utf-8")
+    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
+    assert len(images) == len(built.figures) == 5
+    assert all(base64.b64decode(img).startswith(PNG_MAGIC) for img in images)
+    assert not re.search(r'(src|href)="(http|/|\.)', html)  # nothing external
+    assert "<th>verdict</th>" in html and 'class="supported"' in html
+    assert "4.icl.replay_0.2" in html and "name: replay_0.2" in html  # claims table and config appendix
+
+    md = built.markdown.read_text(encoding="utf-8")
+    assert "| id | claim | estimate | 95% interval | tasks | seeds | verdict |" in md
+    for figure in built.figures:
+        assert f"figures/{figure.name}" in md and figure.read_bytes().startswith(PNG_MAGIC)
+    assert "### Package versions" in md and "| numpy |" in md
+    assert "| baseline-s0 | baseline | 0 | tune | done | 1.5 |" in md  # run times from the runs table
+    assert not list(built.html.parent.glob("**/*.tmp"))
+
+
+def test_report_is_deterministic_by_seed(built: BuiltReport, study_dir: Path, tmp_path: Path) -> None:
+    again = build_report(results_path(study_dir), tmp_path, **ARGS)
+    assert again.markdown.read_text() == built.markdown.read_text()
+    assert again.html.read_bytes() == built.html.read_bytes()  # figures included, byte for byte
+    assert again.claims == built.claims
+
+
+def test_missing_store_is_a_user_error(tmp_path: Path) -> None:
+    with pytest.raises(InstructMTLError, match="no results store"):
+        build_report(tmp_path / "results.sqlite", tmp_path, baseline_arm="a", replay_arms=[])
+    assert not (tmp_path / "results.sqlite").exists()  # reporting never creates a store
+
+
+@pytest.mark.parametrize(
+    ("config", "arms"),
+    [
+        ("arms:\n  - name: prop\n  - name: uniform\n  - name: replay_0.1\n", ("prop", ("replay_0.1",))),
+        ("arms:\n  prop: {}\n  replay: {}\n", ("prop", ("replay",))),
+        ("arms:\n  - name: replay_a\n  - name: b\n", ("replay_a", ())),  # the baseline is never its own replay arm
+        ("arms:\n  - name: a\nanalysis:\n  baseline_arm: b\n  replay_arms: [c]\n", ("b", ("c",))),
+        ("analysis:\n  baseline_arm: b\n  replay_arms: []\n", ("b", ())),  # no arms list needed then
+        # the study config dumps unset keys as null: they count as absent
+        ("arms:\n  - name: a\n  - name: replay\nanalysis: {baseline_arm: null, replay_arms: null}\n",
+         ("a", ("replay",))),
+    ],
+)
+def test_analysis_arms_from_the_study_config(config: str, arms: tuple[str, tuple[str, ...]]) -> None:
+    settings = analysis_settings(config, "cfg")
+    assert (settings.baseline_arm, settings.replay_arms) == arms
+    assert (settings.n_resamples, settings.seed) == (2000, 0)
+
+
+def test_bootstrap_settings_from_the_study_config() -> None:
+    config = "arms: [{name: a}]\nanalysis: {n_bootstrap: 500, seed: 7}\n"
+    assert analysis_settings(config, "cfg") == AnalysisSettings("a", (), 500, 7)
+
+
+def test_analysis_arms_without_arms_or_analysis_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="analysis.baseline_arm"):
+        analysis_settings("seeds: [0]\n", "cfg")
+
+
+def test_report_of_a_study_still_running_marks_claims_inconclusive(tmp_path: Path) -> None:
+    import numpy as np
+    from unit.analysis.synthetic import ArmTruth, fill_store, synthetic_rows
+
+    rows = [r for r in synthetic_rows({"baseline": ArmTruth()}, rng=np.random.default_rng(0), n_tasks=4, n_train=2)
+            if r["measure"] == "icl"]  # no fine-tune or MTL job has finished yet
+    fill_store(results_path(tmp_path), rows)
+    built = build_report(results_path(tmp_path), tmp_path / "report", baseline_arm="baseline", replay_arms=[],
+                         n_resamples=100)
+    assert {c.verdict for c in built.claims} == {"inconclusive"}
+    assert len(built.figures) == 5 and built.html.stat().st_size > 0
