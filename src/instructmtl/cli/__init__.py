@@ -12,7 +12,7 @@ import sys
 import typer
 from rich.console import Console
 
-from instructmtl.cli import export_cmd, icl_cmd, pretrain_cmd, report_cmd, run_cmd, tasks_cmd, tune_cmd
+from instructmtl.cli import export_cmd, icl_cmd, pretrain_cmd, report_cmd, run_cmd, tasks_cmd, transfer_cmd, tune_cmd
 from instructmtl.errors import InstructMTLError
 
 app = typer.Typer(
@@ -30,6 +30,7 @@ app.command("pretrain")(pretrain_cmd.pretrain)
 app.command("report")(report_cmd.report)
 app.command("export")(export_cmd.export)
 app.command("tune")(tune_cmd.tune)
+app.command("transfer")(transfer_cmd.transfer)
 app.command("icl")(icl_cmd.icl)
 
 

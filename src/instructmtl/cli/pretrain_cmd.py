@@ -29,10 +29,14 @@ def pretrain(
     out: Annotated[Path | None, typer.Option(help="Write the model here instead of the cache.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a summary.")] = False,
     force: Annotated[bool, typer.Option(help="Train even if a shipped or cached model matches.")] = False,
+    probe: Annotated[
+        bool, typer.Option(help="After training, measure ICL on the held-out built-in tasks (stored in the metadata).")
+    ] = False,
 ) -> None:
     """Pretrain the built-in base model, or return it at once when it already exists."""
     recipe = PretrainRecipe(preset=preset, seed=seed, steps=steps, precision=precision)
-    outcome = main(PretrainConfig(recipe=recipe, out=out, force=force, show_progress=not as_json))
+    config = PretrainConfig(recipe=recipe, out=out, force=force, probe=probe, show_progress=not as_json)
+    outcome = main(config)
     meta = outcome.metadata
     if as_json:
         # plain print, not rich: rich would wrap long lines and break the JSON
@@ -50,6 +54,9 @@ def pretrain(
                     "final_loss": meta.final_loss,
                     "train_seconds": meta.seconds,
                     "command": meta.command,
+                    "icl_heldout": None
+                    if meta.icl_heldout is None
+                    else {k: fig.model_dump() for k, fig in meta.icl_heldout.items()},
                 }
             )
         )
@@ -61,3 +68,6 @@ def pretrain(
         highlight=False,
         soft_wrap=True,
     )
+    if meta.icl_heldout is not None:
+        curve = ", ".join(f"k={k}: {fig.loss:.3f}" for k, fig in meta.icl_heldout.items())
+        Console().print(f"  held-out target loss under pos-k prompts: {curve}", highlight=False)

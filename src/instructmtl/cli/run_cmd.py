@@ -37,9 +37,10 @@ def run(
             "claims": [_claim_dict(c) for c in result.claims],
         }))
         return
-    table = Table("claim", "statement", "estimate", "95% CI", "verdict", title="Claims")
+    table = Table("claim", "what", "estimate", "95% CI", "verdict", title="Claims (full statements in the report)")
     for claim in result.claims:
-        table.add_row(claim.id, claim.statement, _fmt(claim.estimate), f"[{_fmt(claim.ci_low)}, {_fmt(claim.ci_high)}]",
+        title = claim.statement.split(":", 1)[0]
+        table.add_row(claim.id, title, _fmt(claim.estimate), f"[{_fmt(claim.ci_low)}, {_fmt(claim.ci_high)}]",
                       claim.verdict)
     console.print(table)
     console.print(f"report: {result.report_html}  (and {result.report_md})")

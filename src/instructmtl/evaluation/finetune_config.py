@@ -59,10 +59,10 @@ class FinetuneConfig(BaseModel):
         precision: ``fp32`` (the reference, exactly reproducible) or ``bf16``
             autocast for the fine-tuning forward/backward; scoring is always fp32.
         eval_batch_size: rows per forward when scoring.
-        max_new_tokens: cap on greedy generation length (the bound is 1.5x the
-            task's longest reference, at most this).
         grid_memory_gb: memory one chunk of the batched grid may use (estimated).
         grid_max_members: fine-tunes trained together in one chunk at most.
+        grid_min_efficiency: the smallest share of real (non-padding) tokens a chunk
+            may have; members whose shapes differ more go to separate chunks.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -80,9 +80,9 @@ class FinetuneConfig(BaseModel):
     max_length: int = Field(256, ge=16)
     precision: FinetunePrecision = "fp32"
     eval_batch_size: int = Field(16, ge=1)
-    max_new_tokens: int = Field(64, ge=1)
     grid_memory_gb: float = Field(4.0, gt=0)
     grid_max_members: int = Field(16, ge=1)
+    grid_min_efficiency: float = Field(0.6, ge=0, le=1)
 
     @field_validator("n")
     @classmethod

@@ -11,13 +11,15 @@ seed alone, never from a checkpoint:
 * the demonstrations of a ``pos-k`` encoding, drawn from the task's positive
   examples and then from train instances that no fine-tune uses.
 
-Token ids follow the scorer's rule (:func:`~instructmtl.evaluation._prefix_cache.encode_pair`
-on ``prefix + query`` and the completion), not ``tokenize_prompt``'s
-piece-by-piece ids: a byte-level BPE splits ``"\\n\\nNow"`` differently from
-``"\\n\\n"`` + ``"Now"``, and a model fine-tuned on one segmentation and
-scored on the other would lose score for a reason that has nothing to do with
-transfer. Training on exactly the ids the scorer reads keeps the fine-tuning
-loss and the eval target NLL one quantity.
+Token ids follow the scorers' rule (:func:`~instructmtl.evaluation._prefix_cache.encode_pair`
+on ``prefix + query`` and the completion, no special tokens), not
+``tokenize_prompt``'s piece-by-piece ids with a BOS: a byte-level BPE splits
+``"\\n\\nNow"`` differently from ``"\\n\\n"`` + ``"Now"``, and a model
+fine-tuned on one segmentation and scored on the other would lose score for a
+reason that has nothing to do with transfer. Training on exactly the ids
+:func:`~instructmtl.evaluation.task_scoring.score_prompts` reads keeps the
+fine-tuning loss and the eval target NLL one quantity, and makes the ``n = 0``
+score of the ``id`` encoding the ICL score of that encoding.
 """
 
 from __future__ import annotations
@@ -31,11 +33,10 @@ from transformers import PreTrainedTokenizerBase
 
 from instructmtl.errors import PromptTooLongError
 from instructmtl.evaluation._prefix_cache import encode_pair
-from instructmtl.evaluation.generation import max_new_tokens_for
 from instructmtl.prompts import Prompt, TaskPrompter, fit_to_context, parse_encoding
-from instructmtl.tasks.schema import label_set
+from instructmtl.tasks.schema import Instance, Task
 from instructmtl.tasks.selection import TaskSplit
-from instructmtl.training.examples import TrainExample, bos_ids
+from instructmtl.training.examples import TrainExample
 
 __all__ = ["FewShotTask", "build_few_shot_task", "cycle_order", "step_indices"]
 
@@ -47,27 +48,25 @@ class FewShotTask:
     """One held-out task under one encoding and seed, ready to fine-tune on and score.
 
     Attributes:
-        name: the task name.
+        task: the task.
         encoding: the canonical encoding name.
         seed: the seed that chose demonstrations and cycling orders.
         train: tokenized train examples, the first ``max(n)`` train instances in split order.
-        eval_prompts: the eval instances, encoded and fitted.
-        references: per eval prompt, every acceptable output.
-        prefix: the text the scorers see first (BOS text, if the model uses one, plus
-            the shared prompt prefix); equal for every eval prompt of the task.
-        labels: the closed label set (rank classification), or ``None`` (generation).
-        max_new_tokens: the generation bound for this task.
+        eval_instances: the instances scored.
+        eval_prompts: their prompts, encoded and fitted (one shared prefix).
     """
 
-    name: str
+    task: Task
     encoding: str
     seed: int
     train: tuple[TrainExample, ...]
+    eval_instances: tuple[Instance, ...]
     eval_prompts: tuple[Prompt, ...]
-    references: tuple[tuple[str, ...], ...]
-    prefix: str
-    labels: tuple[str, ...] | None
-    max_new_tokens: int
+
+    @property
+    def name(self) -> str:
+        """The task's name."""
+        return self.task.name
 
     @property
     def available(self) -> int:
@@ -75,24 +74,13 @@ class FewShotTask:
         return len(self.train)
 
 
-def bos_text(tokenizer: PreTrainedTokenizerBase) -> str:
-    """The text of the BOS token the tokenizer adds in front of a text ("" when it adds none).
-
-    The scorers encode without special tokens, so a model trained with a BOS
-    (the built-in one; Llama) gets it as text at the start of the prefix.
-    """
-    return tokenizer.decode(bos_ids(tokenizer))
-
-
-def example_from_prompt(
-    prompt: Prompt, tokenizer: PreTrainedTokenizerBase, bos: str, max_length: int
-) -> TrainExample:
-    """Token ids of ``bos + prefix + query`` and the completion, split where the scorer splits them.
+def example_from_prompt(prompt: Prompt, tokenizer: PreTrainedTokenizerBase, max_length: int) -> TrainExample:
+    """Token ids of ``prefix + query`` and the completion, split where the scorer splits them.
 
     Raises:
         PromptTooLongError: when the example is longer than ``max_length``.
     """
-    context, completion = encode_pair(tokenizer, bos + prompt.prefix + prompt.query, prompt.completion)
+    context, completion = encode_pair(tokenizer, prompt.prefix + prompt.query, prompt.completion)
     if len(context) + len(completion) > max_length:
         raise PromptTooLongError(
             f"task '{prompt.task}' instance '{prompt.instance_id}': {len(context) + len(completion)} tokens "
@@ -102,13 +90,7 @@ def example_from_prompt(
 
 
 def build_few_shot_task(
-    split: TaskSplit,
-    encoding: str,
-    seed: int,
-    max_n: int,
-    tokenizer: PreTrainedTokenizerBase,
-    max_length: int,
-    max_new_tokens_cap: int,
+    split: TaskSplit, encoding: str, seed: int, max_n: int, tokenizer: PreTrainedTokenizerBase, max_length: int
 ) -> FewShotTask:
     """Encodes, fits and tokenizes a held-out task's few-shot set and eval instances.
 
@@ -120,7 +102,6 @@ def build_few_shot_task(
             train instances are tokenized, the rest may serve as demonstrations.
         tokenizer: the models' tokenizer.
         max_length: context budget (demonstrations, then inputs, give way).
-        max_new_tokens_cap: the most tokens generation may produce.
 
     Raises:
         ConfigError: a ``pos-k`` encoding asks for more demonstrations than the task can give.
@@ -129,24 +110,19 @@ def build_few_shot_task(
     spec = parse_encoding(encoding)
     few_shot = split.train[:max_n]
     prompter = TaskPrompter(split.task, spec, seed, demo_pool=split.train[max_n:])
-    bos = bos_text(tokenizer)
-    # fit_to_context counts tokens piece by piece (and sets BOS aside); encoding the pieces
-    # joined can take a token more at each of the two joins ("\n\n" + "Now"), hence the slack
+    # fit_to_context counts tokens piece by piece; encoding the pieces joined can take a
+    # token more at each of the two joins ("\n\n" + "Now"), hence the slack
     prompts, _ = fit_to_context(
         prompter.encode_all([*few_shot, *split.eval]), tokenizer, max_length - _JOIN_SLACK
     )
     train_prompts, eval_prompts = prompts[: len(few_shot)], prompts[len(few_shot) :]
-    outputs = [o for inst in (*split.train, *split.eval) for o in inst.outputs]
     return FewShotTask(
-        name=split.name,
+        task=split.task,
         encoding=spec.name,
         seed=seed,
-        train=tuple(example_from_prompt(p, tokenizer, bos, max_length) for p in train_prompts),
+        train=tuple(example_from_prompt(p, tokenizer, max_length) for p in train_prompts),
+        eval_instances=split.eval,
         eval_prompts=eval_prompts,
-        references=tuple(tuple(o.strip() for o in inst.outputs) for inst in split.eval),
-        prefix=bos + eval_prompts[0].prefix,
-        labels=label_set(split.task),
-        max_new_tokens=max_new_tokens_for(tokenizer, outputs, cap=max_new_tokens_cap),
     )
 
 

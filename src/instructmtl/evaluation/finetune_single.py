@@ -58,7 +58,9 @@ def adamw(
     decay = [p for name, p in named if is_decayed(name, p.shape[leading_dims:])]
     rest = [p for name, p in named if not is_decayed(name, p.shape[leading_dims:])]
     groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": rest, "weight_decay": 0.0}]
-    return torch.optim.AdamW([g for g in groups if g["params"]], lr=config.lr, betas=config.betas)
+    # fused: one elementwise pass per step (several times faster than foreach on CPU), and the
+    # same kernel for a stacked tensor as for one model, so the grid stays equal to one by one
+    return torch.optim.AdamW([g for g in groups if g["params"]], lr=config.lr, betas=config.betas, fused=True)
 
 
 def autocast(config: FinetuneConfig, device: torch.device) -> torch.autocast:

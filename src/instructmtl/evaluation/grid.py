@@ -33,7 +33,7 @@ read). Full fine-tuning only: LoRA fine-tunes run one by one
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -84,10 +84,21 @@ class TrainedChunk:
     losses: torch.Tensor
 
 
-def _shape(task: FewShotTask, n: int) -> tuple[int, int]:
-    """(longest row, longest target + 1) over the first ``n`` examples."""
+@dataclass(frozen=True)
+class _Shape:
+    """A member's batch shape: rows per step, longest row, target tail kept, mean row length."""
+
+    rows: int
+    length: int
+    keep: int
+    mean_length: float
+
+
+def _shape(task: FewShotTask, n: int, config: FinetuneConfig) -> _Shape:
     examples = task.train[:n]
-    return max(len(ex.input_ids) for ex in examples), max(ex.n_target_tokens for ex in examples) + 1
+    lengths = [len(ex.input_ids) for ex in examples]
+    keep = max(ex.n_target_tokens for ex in examples) + 1
+    return _Shape(config.rows(n), max(lengths), keep, sum(lengths) / len(lengths))
 
 
 def member_bytes(model: PreTrainedModel, rows: int, length: int, keep: int) -> int:
@@ -109,30 +120,34 @@ def plan_chunks(
     members: Sequence[Member], tasks: Mapping[tuple[str, int], FewShotTask], model: PreTrainedModel,
     config: FinetuneConfig,
 ) -> list[tuple[Member, ...]]:
-    """Groups members into chunks that fit ``config.grid_memory_gb`` and ``grid_max_members``.
+    """Groups members into chunks that fit the memory budget and waste little on padding.
 
-    Members are sorted by (task, seed, n, checkpoint) first, so a chunk mostly
-    holds one task's fine-tunes from several checkpoints: same rows, same
-    lengths, little padding. Every member of a chunk is padded to the chunk's
-    widest shape, and the estimate counts it so. A member that alone exceeds
-    the budget still gets a chunk of its own.
+    Members are sorted by (task, seed, n, checkpoint), so a chunk mostly holds
+    one task's fine-tunes from several checkpoints: same rows, same lengths.
+    Every member of a chunk is padded to the chunk's widest shape, so a chunk
+    is closed when one more member would break ``grid_max_members``, the
+    estimated memory ``grid_memory_gb`` (counted at the padded shape), or
+    ``grid_min_efficiency``: real rows times mean length over padded
+    rows times longest row. A member that alone exceeds the budget still gets
+    a chunk of its own.
     """
     budget = config.grid_memory_gb * 2**30
-    chunks: list[tuple[Member, ...]] = []
-    current: list[Member] = []
-    widest = (0, 0, 0)
+    chunks: list[list[Member]] = []
+    shapes: list[_Shape] = []
     for member in sorted(members):
-        length, keep = _shape(tasks[(member.task, member.seed)], member.n)
-        wider = (max(widest[0], config.rows(member.n)), max(widest[1], length), max(widest[2], keep))
-        cost = (len(current) + 1) * member_bytes(model, *wider)
-        if current and (cost > budget or len(current) >= config.grid_max_members):
-            chunks.append(tuple(current))
-            current, wider = [], (config.rows(member.n), length, keep)
-        current.append(member)
-        widest = wider
-    if current:
-        chunks.append(tuple(current))
-    return chunks
+        shape = _shape(tasks[(member.task, member.seed)], member.n, config)
+        trial = [*shapes, shape]
+        rows, length = max(s.rows for s in trial), max(s.length for s in trial)
+        cost = len(trial) * member_bytes(model, rows, length, max(s.keep for s in trial))
+        efficiency = sum(s.rows * s.mean_length for s in trial) / (len(trial) * rows * length)
+        if not chunks or len(trial) > config.grid_max_members or cost > budget or (
+            efficiency < config.grid_min_efficiency
+        ):
+            chunks.append([])
+            trial = [shape]
+        chunks[-1].append(member)
+        shapes = trial
+    return [tuple(chunk) for chunk in chunks]
 
 
 def _additive_mask(attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -200,6 +215,27 @@ def _stack(models: Mapping[str, PreTrainedModel], members: Sequence[Member]) -> 
     }
 
 
+def _per_member_loss(template: PreTrainedModel, buffers: dict[str, torch.Tensor]) -> Callable[..., torch.Tensor]:
+    """``(stacked params, ids, mask, positions, labels) -> [M]`` mean target NLL of each member's rows."""
+
+    def member_loss(params, input_ids, mask, positions, labels):  # type: ignore[no-untyped-def]
+        batch = MicroBatch(input_ids, mask, positions, labels, labels.shape[-1] + 1, (), (), 0)
+        # per_example_nll calls model(**inputs); this call runs the template with one member's weights
+        run = lambda **inputs: functional_call(template, (params, buffers), (), inputs)  # noqa: E731
+        nll, counts = per_example_nll(run, batch)  # type: ignore[arg-type]
+        return nll.sum() / counts.sum()
+
+    # "different": a model with dropout draws its own masks per member (then the grid equals one-by-one
+    # runs in distribution only; Llama-family models have no dropout and match exactly)
+    return vmap(member_loss, randomness="different")
+
+
+def _member_major(batch: MicroBatch, members: int, dtype: torch.dtype) -> list[torch.Tensor]:
+    """The step's ``[M * R, ...]`` tensors as ``[M, R, ...]`` (one slice per member), with the 4-D mask."""
+    mask = _additive_mask(batch.attention_mask, dtype)
+    return [t.view(members, -1, *t.shape[1:]) for t in (batch.input_ids, mask, batch.position_ids, batch.labels)]
+
+
 def train_chunk(
     models: Mapping[str, PreTrainedModel], members: Sequence[Member], tasks: Mapping[tuple[str, int], FewShotTask],
     config: FinetuneConfig, pad_id: int,
@@ -223,35 +259,20 @@ def train_chunk(
     template = copy.deepcopy(models[members[0].checkpoint])
     template.set_attn_implementation("eager")
     template.train()
-    device, dtype = template.device, template.dtype
-    buffers = dict(template.named_buffers())
     stacked = _stack(models, members)
     optimizer = adamw(list(stacked.items()), config, leading_dims=1)
     orders = [cycle_order(m.task, m.n, m.seed) for m in members]
-
-    def member_loss(params, input_ids, mask, positions, labels):  # type: ignore[no-untyped-def]
-        batch = MicroBatch(input_ids, mask, positions, labels, labels.shape[-1] + 1, (), (), 0)
-        # per_example_nll calls model(**inputs); this call runs the template with member m's weights
-        run = lambda **inputs: functional_call(template, (params, buffers), (), inputs)  # noqa: E731
-        nll, counts = per_example_nll(run, batch)  # type: ignore[arg-type]
-        return nll.sum() / counts.sum()
-
-    per_member = vmap(member_loss)
+    per_member = _per_member_loss(template, dict(template.named_buffers()))
     losses = []
     for step in range(config.steps):
-        batch = _step_batch(members, tasks, orders, step, config, pad_id).to(device)
-        mask = _additive_mask(batch.attention_mask, dtype)
-        # rows are member-major: [M * R, ...] → [M, R, ...], one slice per member for vmap
-        inputs = [t.view(len(members), -1, *t.shape[1:])
-                  for t in (batch.input_ids, mask, batch.position_ids, batch.labels)]
-        with autocast(config, device):
-            loss = per_member(stacked, *inputs)
+        batch = _step_batch(members, tasks, orders, step, config, pad_id).to(template.device)
+        with autocast(config, template.device):
+            loss = per_member(stacked, *_member_major(batch, len(members), template.dtype))
         losses.append(loss.detach().float())
         check_finite(float(losses[-1].sum()), f"grid chunk starting at {members[0]}", step)
         loss.sum().backward()
-        grads = [p.grad for p in stacked.values() if p.grad is not None]
         if config.clip_norm is not None:
-            clip_per_member(grads, config.clip_norm)
+            clip_per_member([p.grad for p in stacked.values() if p.grad is not None], config.clip_norm)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
     params = {k: v.detach() for k, v in stacked.items()}

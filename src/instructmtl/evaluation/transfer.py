@@ -23,10 +23,9 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from instructmtl.evaluation.finetune_config import FinetuneConfig
 from instructmtl.evaluation.finetune_data import FewShotTask, build_few_shot_task
-from instructmtl.evaluation.finetune_score import TaskScores, score_task
 from instructmtl.evaluation.finetune_single import finetune_one
 from instructmtl.evaluation.grid import Member, load_member, plan_chunks, train_chunk
-from instructmtl.evaluation.metrics import METRICS
+from instructmtl.evaluation.task_scoring import TaskScore, score_prompts
 from instructmtl.tasks.selection import TaskSplit
 
 __all__ = [
@@ -41,7 +40,8 @@ __all__ = [
 ]
 
 Progress = Callable[[str], None]
-TARGET_NLL = "target_nll"  # not a registered metric: it is computed from log-likelihoods, lower is better
+# every score metric (accuracy, accuracy_norm, rouge_l, exact_match) is higher-better; the loss is not
+TARGET_NLL = "target_nll"
 
 
 @dataclass(frozen=True)
@@ -138,9 +138,7 @@ def prepare_tasks(
 ) -> dict[tuple[str, int], FewShotTask]:
     """Every held-out task's few-shot data, per seed (the seed picks ``pos-k`` demonstrations)."""
     return {
-        (split.name, seed): build_few_shot_task(
-            split, config.encoding, seed, max(config.n), tokenizer, max_length, config.max_new_tokens
-        )
+        (split.name, seed): build_few_shot_task(split, config.encoding, seed, max(config.n), tokenizer, max_length)
         for split in held_out
         for seed in config.seeds
     }
@@ -160,7 +158,7 @@ def _members(
     return members, skipped
 
 
-def _rows(checkpoint: str, task: FewShotTask, n: int, scores: TaskScores) -> tuple[list, list]:
+def _rows(checkpoint: str, task: FewShotTask, n: int, scores: TaskScore) -> tuple[list, list]:
     key = (checkpoint, task.name, task.encoding, n, task.seed)
     rows = [FinetuneScore(*key, metric, value, scores.n_instances) for metric, value in scores.metrics.items()]
     preds = [
@@ -223,7 +221,9 @@ def run_transfer(
     scores, predictions, losses = [], [], {}
 
     def record(checkpoint: str, task: FewShotTask, n: int, model: PreTrainedModel) -> None:
-        rows, preds = _rows(checkpoint, task, n, score_task(model, tokenizer, task, config.eval_batch_size))
+        scored = score_prompts(model, tokenizer, task.task, task.eval_instances, task.eval_prompts,
+                               config.eval_batch_size)
+        rows, preds = _rows(checkpoint, task, n, scored)
         scores.extend(rows)
         predictions.extend(preds)
         if progress is not None:
@@ -263,7 +263,6 @@ def transfer_deltas(scores: Sequence[FinetuneScore], base: str) -> list[Transfer
     for s in scores:
         key = (s.task, s.encoding, s.n, s.seed, s.metric)
         if s.checkpoint != base and key in reference:
-            better = s.metric != TARGET_NLL and METRICS.get(s.metric).higher_is_better
             deltas.append(TransferDelta(s.checkpoint, base, s.task, s.encoding, s.n, s.seed, s.metric,
-                                        s.value - reference[key], better))
+                                        s.value - reference[key], s.metric != TARGET_NLL))
     return deltas

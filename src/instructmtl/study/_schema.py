@@ -91,7 +91,7 @@ CREATE TABLE IF NOT EXISTS scores(
     measure TEXT NOT NULL CHECK (measure IN ('icl', 'mtl_fit', 'mtl_gen', 'finetune')),
     encoding TEXT NOT NULL,
     k INTEGER NOT NULL,
-    metric TEXT NOT NULL CHECK (metric IN ('rouge_l', 'exact_match', 'accuracy', 'target_nll')),
+    metric TEXT NOT NULL CHECK (metric IN ('rouge_l', 'exact_match', 'accuracy', 'accuracy_norm', 'target_nll')),
     value REAL NOT NULL,
     n_instances INTEGER NOT NULL,
     config_hash TEXT NOT NULL,

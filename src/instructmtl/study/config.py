@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from instructmtl.config import apply_overrides, read_yaml, validate
 from instructmtl.config.tasks import TasksConfig
 from instructmtl.errors import ConfigError
-from instructmtl.evaluation.transfer import FinetuneConfig
+from instructmtl.evaluation.finetune_config import FinetuneConfig
 from instructmtl.models.spec import ModelSpec
 from instructmtl.training.config import ArmConfig, OptimConfig, Precision, TrainDataConfig, TuneConfig
 

@@ -158,9 +158,13 @@ def _run_eval(job: Job, ctx: StudyContext, store: ResultsStore) -> tuple[list[Sc
 def _run_transfer(job: Job, ctx: StudyContext, store: ResultsStore) -> tuple[list[ScoreRow], list[Prediction]]:
     ref = _checkpoint(job, ctx, store)
     _, split = build_study_split(ctx.config.tasks)
-    spec = ctx.base.model_copy(update={"name_or_path": str(checkpoint_path(ctx, ref))})
-    output = run_transfer(spec, split.held_out_tasks, ctx.config.transfer, seed=job.seed)
-    return [_row(ctx, ref, r) for r in output.records], list(output.predictions)
+    loaded = load_model(ctx.base.model_copy(update={"name_or_path": str(checkpoint_path(ctx, ref))}))
+    config = ctx.config.transfer.model_copy(update={"seeds": (job.seed,)})
+    result = run_transfer({ref.checkpoint_id: loaded.model}, loaded.tokenizer, split.held_out_tasks, config)
+    rows = [ScoreRow(ctx.study_id, ref.checkpoint_id, ref.arm, ref.seed, ref.step, s.task, "held_out", "finetune",
+                     s.encoding, s.n, s.metric, s.value, s.n_instances) for s in result.scores]
+    predictions = [Prediction(p.task, p.instance_id, p.prediction, p.references, p.score) for p in result.predictions]
+    return rows, predictions
 
 
 def _checkpoint(job: Job, ctx: StudyContext, store: ResultsStore) -> CheckpointRef:

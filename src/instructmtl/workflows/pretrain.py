@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from instructmtl.corpus import BuiltinCorpusConfig
 from instructmtl.errors import ConfigError
@@ -34,12 +35,15 @@ from instructmtl.models.builtin import (
     BaseMetadata,
     Preset,
     PretrainRecipe,
+    icl_probe,
     pretrain_model,
     recipe_key,
     save_base,
 )
+from instructmtl.models.builtin.recipe import IclFigure
 from instructmtl.models.builtin.train import TrainStats, preset_dict
 from instructmtl.paths import cache_dir
+from instructmtl.tasks.builtin import build_suite, default_split
 
 Origin = Literal["trained", "cache", "shipped"]
 _VERSIONED = ("instructmtl", "torch", "transformers", "tokenizers", "accelerate")
@@ -52,6 +56,8 @@ class PretrainConfig(BaseModel):
         recipe: what to train (preset, seed, steps, precision, corpus).
         out: write the model here instead of the cache (a found model is copied).
         force: train even when a shipped or cached model has the same recipe.
+        probe: after training, measure the ICL probe on the held-out built-in tasks and
+            store it in the metadata (does not change the weights, so not in the cache key).
         show_progress: draw the progress bar.
     """
 
@@ -60,6 +66,7 @@ class PretrainConfig(BaseModel):
     recipe: PretrainRecipe = PretrainRecipe()
     out: Path | None = None
     force: bool = False
+    probe: bool = False
     show_progress: bool = True
 
 
@@ -135,6 +142,21 @@ def _metadata(recipe: PretrainRecipe, preset: Preset, key: str, params: int, sta
     )
 
 
+#: The probe stored with a trained model: k, and the held-out tasks of the default built-in split.
+PROBE_KS = (0, 1, 2, 4)
+PROBE_INSTANCES = 40
+PROBE_EVAL = 10
+
+
+def probe_heldout(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> dict[int, IclFigure]:
+    """ICL figures of ``model`` on the default split's held-out built-in tasks (world 0, suite seed 0)."""
+    tasks = build_suite(n_instances=PROBE_INSTANCES, seed=0)
+    _, held = default_split(tasks)
+    heldout = [t for t in tasks if t.name in set(held)]
+    points = icl_probe(model, tokenizer, heldout, PROBE_KS, seed=0, n_eval=PROBE_EVAL)
+    return {k: IclFigure(loss=round(p.loss, 4), exact_match=round(p.exact_match, 4)) for k, p in points.items()}
+
+
 def _place(tmp: Path, dest: Path, replace: bool) -> None:
     """Renames the finished ``tmp`` folder to ``dest`` (atomic on one file system)."""
     if dest.exists() and replace:
@@ -152,7 +174,12 @@ def _train_into(dest: Path, recipe: PretrainRecipe, preset: Preset, key: str, co
     dest.parent.mkdir(parents=True, exist_ok=True)
     model, tokenizer, stats = pretrain_model(recipe, preset, show_progress=config.show_progress)
     meta = _metadata(recipe, preset, key, sum(p.numel() for p in model.parameters()), stats)
+    if config.probe:
+        meta = meta.model_copy(
+            update={"icl_heldout": probe_heldout(model, tokenizer), "command": meta.command.replace(" --force", " --probe --force", 1)}
+        )
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{key}-", dir=dest.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; the model folder is an ordinary one once renamed
     save_base(model, tokenizer, tmp)
     (tmp / METADATA_FILE).write_text(meta.model_dump_json(indent=2), encoding="utf-8")
     _place(tmp, dest, replace=True)

@@ -42,7 +42,7 @@ class PretrainRecipe(BaseModel):
     steps: int | None = Field(default=None, ge=1)
     precision: Precision | None = None
     corpus: SourceConfig = Field(default_factory=BuiltinCorpusConfig)
-    tokenizer_documents: int = Field(default=20_000, ge=1)
+    tokenizer_documents: int = Field(default=8_000, ge=1)
 
 
 def recipe_key(recipe: PretrainRecipe, preset: Preset) -> str:
@@ -64,6 +64,15 @@ def recipe_key(recipe: PretrainRecipe, preset: Preset) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
+class IclFigure(BaseModel):
+    """One point of the ICL probe, as stored in the metadata (see :mod:`.probe`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    loss: float
+    exact_match: float
+
+
 class BaseMetadata(BaseModel):
     """The record saved as :data:`METADATA_FILE` in a base-model directory.
 
@@ -81,6 +90,8 @@ class BaseMetadata(BaseModel):
         precision: the precision actually used.
         versions: library versions that trained it.
         command: the shell command that reproduces the model.
+        icl_heldout: k → ICL probe figures on the default split's held-out built-in
+            tasks, when the workflow was asked to probe (``--probe``).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -98,3 +109,4 @@ class BaseMetadata(BaseModel):
     precision: Precision
     versions: dict[str, str]
     command: str
+    icl_heldout: dict[int, IclFigure] | None = None

@@ -1,0 +1,170 @@
+"""The transfer grid on a tiny random Llama: batched equals one by one, same data for every model, n=0, LoRA.
+
+Two "checkpoints" of one architecture: the fixture's random model and a copy
+with noise added, so that fine-tunes from them differ and a mix-up of members
+would show.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from instructmtl.config.tasks import TasksConfig, build_study_split
+from instructmtl.evaluation import finetune_single, grid
+from instructmtl.evaluation.finetune_config import FinetuneConfig
+from instructmtl.evaluation.finetune_data import build_few_shot_task, cycle_order, step_indices
+from instructmtl.evaluation.finetune_single import finetune_one
+from instructmtl.evaluation.task_scoring import score_prompts
+from instructmtl.evaluation.transfer import run_transfer, transfer_deltas
+from instructmtl.models import ModelSpec, load_model
+from instructmtl.prompts import TaskPrompter, parse_encoding
+from instructmtl.tasks.schema import output_type
+from instructmtl.tasks.selection import TaskSplit
+
+NLL_TOLERANCE = 1e-4  # fp32: batched (vmap, eager attention) vs one by one (SDPA) differ by float rounding
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_lm_dir: Path) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    loaded = load_model(ModelSpec(name_or_path=str(tiny_lm_dir), device="cpu"))
+    return loaded.model, loaded.tokenizer
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tiny: tuple[PreTrainedModel, PreTrainedTokenizerBase]) -> dict[str, PreTrainedModel]:
+    base = tiny[0]
+    other = copy.deepcopy(base)
+    generator = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for p in other.parameters():
+            p.add_(0.05 * torch.randn(p.shape, generator=generator))
+    return {"base": base, "other": other}
+
+
+@pytest.fixture(scope="module")
+def held_out() -> dict[str, TaskSplit]:
+    """One generation and one classification held-out task of the built-in suite, 4 eval instances each."""
+    _, study = build_study_split(TasksConfig(held_out_max_eval_instances=4))
+    by_type: dict[str, TaskSplit] = {}
+    for split in study.held_out_tasks:
+        if len(split.train) >= 10:
+            by_type.setdefault(output_type(split.task), split)
+    return by_type
+
+
+def _snapshot(model: PreTrainedModel) -> dict[str, torch.Tensor]:
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+@pytest.mark.slow
+def test_batched_grid_equals_one_by_one(checkpoints, tiny, held_out) -> None:
+    # n=2 with batch 4 gives members of fewer rows than the chunk (zero-weight rows); strong
+    # clipping and decay exercise per-member norms and decay groups
+    config = FinetuneConfig(n=(2, 5), steps=4, batch_size=4, lr=3e-3, weight_decay=0.1, clip_norm=0.5)
+    tasks = list(held_out.values())
+    before = _snapshot(checkpoints["base"])
+    batched = run_transfer(checkpoints, tiny[1], tasks, config, batched=True)
+    single = run_transfer(checkpoints, tiny[1], tasks, config, batched=False)
+    assert len(batched.scores) == len(single.scores) == 2 * 2 * 2 * 3  # checkpoints, tasks, n, metrics
+    for b, s in zip(batched.scores, single.scores, strict=True):
+        assert (b.checkpoint, b.task, b.n, b.metric) == (s.checkpoint, s.task, s.n, s.metric)
+        if b.metric == "target_nll":
+            assert b.value == pytest.approx(s.value, abs=NLL_TOLERANCE)
+        else:
+            assert b.value == s.value
+    assert [p.prediction for p in batched.predictions] == [p.prediction for p in single.predictions]
+    for member, curve in single.losses.items():
+        assert batched.losses[member] == pytest.approx(curve, abs=NLL_TOLERANCE)
+        assert curve[-1] < curve[0]  # it trained
+    curves = {m.checkpoint: c for m, c in single.losses.items() if m.n == 5}
+    assert curves["base"] != pytest.approx(curves["other"], abs=1e-3)  # members really differ
+    for key, value in _snapshot(checkpoints["base"]).items():
+        torch.testing.assert_close(value, before[key], rtol=0, atol=0)  # checkpoints untouched
+
+
+def test_n0_equals_scoring_the_checkpoint(checkpoints, tiny, held_out) -> None:
+    model, tokenizer = tiny
+    split = held_out["classification"]
+    result = run_transfer({"base": model}, tokenizer, [split], FinetuneConfig(n=(0,)))
+    prompts = TaskPrompter(split.task, parse_encoding("id"), 0).encode_all(split.eval)
+    expected = score_prompts(model, tokenizer, split.task, split.eval, prompts, batch_size=3).metrics
+    assert {s.metric: s.value for s in result.scores} == pytest.approx(expected, abs=1e-6)
+    assert all(s.n == 0 and s.n_instances == len(split.eval) for s in result.scores)
+
+
+def test_every_checkpoint_sees_the_same_batches_in_the_same_order(checkpoints, tiny, held_out, monkeypatch) -> None:
+    tokenizer = tiny[1]
+    split = held_out["generation"]
+    config = FinetuneConfig(n=(5,), steps=3, batch_size=4)
+    task = build_few_shot_task(split, "id", 0, 5, tokenizer, config.max_length)
+    seen: list[list[tuple[int, ...]]] = []
+
+    def spy(examples, pad_id):  # type: ignore[no-untyped-def]
+        seen.append([ex.input_ids for ex in examples])
+        return collate(examples, pad_id)
+
+    collate = finetune_single.collate
+    monkeypatch.setattr(finetune_single, "collate", spy)
+    for model in checkpoints.values():
+        finetune_one(model, task, 5, 0, config, tokenizer.pad_token_id)
+    assert seen[:3] == seen[3:]
+    order = cycle_order(split.name, 5, 0)
+    expected = [[task.train[i].input_ids for i in step_indices(order, 4, step)] for step in range(3)]
+    assert seen[:3] == expected
+    assert {ids for batch in expected for ids in batch} == {ex.input_ids for ex in task.train[:5]}
+
+    seen.clear()
+    monkeypatch.setattr(grid, "collate", spy)
+    members = [grid.Member(split.name, 0, 5, name) for name in checkpoints]
+    grid.train_chunk(checkpoints, members, {(split.name, 0): task}, config, tokenizer.pad_token_id)
+    assert [batch[:4] for batch in seen] == expected and [batch[4:] for batch in seen] == expected
+
+
+@pytest.mark.slow
+def test_transfer_sign_from_a_checkpoint_that_already_knows_the_task(tiny, held_out) -> None:
+    model, tokenizer = tiny
+    split = held_out["classification"]
+    task = build_few_shot_task(split, "id", 0, len(split.train), tokenizer, 256)
+    primer = FinetuneConfig(steps=30, batch_size=8, lr=3e-3)
+    primed = finetune_one(model, task, task.available, 0, primer, tokenizer.pad_token_id).model
+    config = FinetuneConfig(n=(0, 3), steps=2, batch_size=4)
+    result = run_transfer({"base": model, "primed": primed}, tokenizer, [split], config)
+    deltas = {(d.n, d.metric): d for d in transfer_deltas(result.scores, "base")}
+    for n in (0, 3):
+        delta = deltas[(n, "target_nll")]
+        expected = result.value("primed", split.name, n, "target_nll") - result.value("base", split.name, n, "target_nll")
+        assert delta.value == pytest.approx(expected)
+        assert delta.value < -0.5 and not delta.higher_is_better  # a better start: lower NLL
+
+
+@pytest.mark.slow
+def test_lora_mode_runs_and_leaves_the_checkpoint_untouched(tiny, held_out) -> None:
+    model, tokenizer = tiny
+    split = held_out["classification"]
+    before = _snapshot(model)
+    config = FinetuneConfig(n=(0, 4), steps=3, batch_size=4, lr=1e-2, mode="lora")
+    result = run_transfer({"base": model}, tokenizer, [split], config)
+    assert result.value("base", split.name, 4, "target_nll") < result.value("base", split.name, 0, "target_nll")
+    (curve,) = result.losses.values()
+    assert len(curve) == 3
+    for key, value in _snapshot(model).items():
+        torch.testing.assert_close(value, before[key], rtol=0, atol=0)
+    task = build_few_shot_task(split, "id", 0, 4, tokenizer, 256)
+    tuned = finetune_one(model, task, 4, 0, config, tokenizer.pad_token_id).model
+    assert type(tuned) is type(model)  # adapters merged back into an ordinary model
+    assert any(not torch.equal(p, before[k]) for k, p in tuned.state_dict().items() if "q_proj" in k)
+    assert all(torch.equal(p, before[k]) for k, p in tuned.state_dict().items() if "mlp" in k)
+
+
+def test_tasks_too_small_for_n_are_listed_as_skipped(tiny, held_out) -> None:
+    model, tokenizer = tiny
+    split = held_out["classification"]
+    too_many = len(split.train) + 1
+    result = run_transfer({"base": model}, tokenizer, [split], FinetuneConfig(n=(0, too_many), steps=1))
+    assert [(s.task, s.n, s.available) for s in result.skipped] == [(split.name, too_many, len(split.train))]
+    assert {s.n for s in result.scores} == {0}
