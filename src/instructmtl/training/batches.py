@@ -87,14 +87,37 @@ def collate(examples: Sequence[TrainExample], pad_id: int) -> MicroBatch:
     )
 
 
-def length_grouped(examples: Sequence[TrainExample], micro_batch_size: int) -> list[list[TrainExample]]:
+#: Start a new micro-batch rather than let padding exceed this share of its tokens.
+MAX_PADDING = 0.10
+
+
+def length_grouped(
+    examples: Sequence[TrainExample], micro_batch_size: int, max_padding: float = MAX_PADDING
+) -> list[list[TrainExample]]:
     """Cuts a step's examples into micro-batches of similar length, so little is padding.
 
-    The step's gradient is a sum over all its examples, so regrouping them does
-    not change it; the order within is stable (ties keep their draw order).
+    Examples are sorted by length and a micro-batch is closed when it holds
+    ``micro_batch_size`` rows or when adding the next (longer) row would make
+    more than ``max_padding`` of its token slots padding. The step's gradient
+    is a sum over all its examples, so regrouping them does not change it; a few
+    more, smaller forward passes cost less than computing on pads (measured:
+    padding 20% → 6% and +15-34% tokens/s on the tiny model).
     """
     ordered = sorted(examples, key=lambda ex: len(ex.input_ids))
-    return [ordered[i : i + micro_batch_size] for i in range(0, len(ordered), micro_batch_size)]
+    batches: list[list[TrainExample]] = []
+    current: list[TrainExample] = []
+    real = 0
+    for ex in ordered:
+        length = len(ex.input_ids)
+        slots = length * (len(current) + 1)  # the new row is the longest so far
+        if current and (len(current) == micro_batch_size or 1 - (real + length) / slots > max_padding):
+            batches.append(current)
+            current, real = [], 0
+        current.append(ex)
+        real += length
+    if current:
+        batches.append(current)
+    return batches
 
 
 def per_example_nll(model: torch.nn.Module, batch: MicroBatch) -> tuple[torch.Tensor, torch.Tensor]:

@@ -47,3 +47,12 @@ def test_length_grouping_reduces_padding() -> None:
     pad = lambda groups: sum(collate(g, 0).padded_tokens - collate(g, 0).real_tokens for g in groups)  # noqa: E731
     assert sorted(len(r.input_ids) for g in grouped for r in g) == sorted(lengths)
     assert pad(grouped) < pad(naive) / 5
+
+
+def test_micro_batches_are_cut_before_padding_exceeds_the_cap() -> None:
+    lengths = [10, 11, 12, 30, 31, 32, 33, 90]
+    grouped = length_grouped([example(list(range(1, n + 1)), 1) for n in lengths], 8)
+    for group in grouped:
+        batch = collate(group, 0)
+        assert (batch.padded_tokens - batch.real_tokens) / batch.padded_tokens <= 0.10
+    assert [len(g) for g in grouped] == [3, 4, 1]
