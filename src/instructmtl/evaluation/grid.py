@@ -13,7 +13,9 @@ Why this is exactly M independent fine-tunes:
 * each member gets its own micro-batch of identical shape: its
   ``min(n, batch_size)`` instances of the step, left-padded to the chunk's
   longest row; a member with fewer rows than the chunk's widest gets copies
-  of its first row with every label ignored, which add nothing to its loss;
+  of its first row with every label ignored, which add nothing to its loss
+  (:mod:`.grid_batch`, which also runs the rows' shared prompt prefix once
+  per member and step, exactly);
 * the loss is the sum of the members' losses, and no parameter is shared, so
   the gradient of member m's slice is the gradient of member m's own loss;
 * AdamW is elementwise, so one AdamW over the stacked tensors is M
@@ -38,14 +40,14 @@ from dataclasses import dataclass
 
 import torch
 from torch.func import functional_call, vmap
-from transformers import PreTrainedModel
+from transformers import DynamicCache, PreTrainedModel
 
 from instructmtl.errors import ConfigError
 from instructmtl.evaluation.finetune_config import FinetuneConfig
 from instructmtl.evaluation.finetune_data import FewShotTask, cycle_order, step_indices
 from instructmtl.evaluation.finetune_single import adamw, autocast, check_finite
-from instructmtl.training.batches import MicroBatch, collate, per_example_nll
-from instructmtl.training.examples import IGNORE_INDEX
+from instructmtl.evaluation.grid_batch import shared_prefix_length, step_inputs
+from instructmtl.training.batches import MicroBatch, per_example_nll
 
 __all__ = ["Member", "TrainedChunk", "clip_per_member", "load_member", "plan_chunks", "train_chunk"]
 
@@ -150,33 +152,6 @@ def plan_chunks(
     return [tuple(chunk) for chunk in chunks]
 
 
-def _additive_mask(attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """``[R, 1, L, L]`` additive mask: causal, real keys only, and every position sees itself."""
-    length = attention_mask.shape[-1]
-    causal = torch.ones(length, length, dtype=torch.bool, device=attention_mask.device).tril()
-    allowed = causal & attention_mask.bool()[:, None, :]
-    allowed |= torch.eye(length, dtype=torch.bool, device=attention_mask.device)
-    zero = torch.zeros((), dtype=dtype, device=attention_mask.device)
-    return torch.where(allowed, zero, torch.finfo(dtype).min)[:, None]
-
-
-def _step_batch(
-    members: Sequence[Member], tasks: Mapping[tuple[str, int], FewShotTask], orders: Sequence[tuple[int, ...]],
-    step: int, config: FinetuneConfig, pad_id: int,
-) -> MicroBatch:
-    """All members' rows of one step as one left-padded batch of ``M * R`` rows (R: the widest member)."""
-    width = max(config.rows(m.n) for m in members)
-    rows, dummy = [], []
-    for member, order in zip(members, orders, strict=True):
-        task = tasks[(member.task, member.seed)]
-        real = [task.train[i] for i in step_indices(order, config.rows(member.n), step)]
-        rows.extend(real + [real[0]] * (width - len(real)))
-        dummy.extend([False] * len(real) + [True] * (width - len(real)))
-    batch = collate(rows, pad_id)
-    batch.labels[torch.tensor(dummy)] = IGNORE_INDEX
-    return batch
-
-
 def clip_per_member(grads: Sequence[torch.Tensor], max_norm: float) -> torch.Tensor:
     """Scales each member's gradient slices to total norm at most ``max_norm``, in place.
 
@@ -216,24 +191,29 @@ def _stack(models: Mapping[str, PreTrainedModel], members: Sequence[Member]) -> 
 
 
 def _per_member_loss(template: PreTrainedModel, buffers: dict[str, torch.Tensor]) -> Callable[..., torch.Tensor]:
-    """``(stacked params, ids, mask, positions, labels) -> [M]`` mean target NLL of each member's rows."""
+    """``(stacked params, *StepInputs.tensors()) -> [M]``: each member's mean target NLL over its rows."""
 
-    def member_loss(params, input_ids, mask, positions, labels):  # type: ignore[no-untyped-def]
+    def member_loss(params, prefix_ids, prefix_positions, prefix_mask, input_ids, positions, mask, labels):  # type: ignore[no-untyped-def]
+        def run(**inputs):  # type: ignore[no-untyped-def]
+            return functional_call(template, (params, buffers), (), inputs)
+
+        extra = {}
+        if prefix_ids.shape[-1]:  # a static shape under vmap, so a plain branch is fine
+            out = run(input_ids=prefix_ids, attention_mask=prefix_mask, position_ids=prefix_positions,
+                      use_cache=True, logits_to_keep=1)
+            rows = input_ids.shape[0]
+            layers = [(layer.keys.expand(rows, -1, -1, -1), layer.values.expand(rows, -1, -1, -1))
+                      for layer in out.cache.layers]
+            extra = {"cache": DynamicCache(ddp_cache_data=layers, config=template.config), "use_cache": True}
         batch = MicroBatch(input_ids, mask, positions, labels, labels.shape[-1] + 1, (), (), 0)
-        # per_example_nll calls model(**inputs); this call runs the template with one member's weights
-        run = lambda **inputs: functional_call(template, (params, buffers), (), inputs)  # noqa: E731
-        nll, counts = per_example_nll(run, batch)  # type: ignore[arg-type]
+        # per_example_nll calls model(**inputs): run the template with this member's weights, continuing
+        # from its prefix cache
+        nll, counts = per_example_nll(lambda **inputs: run(**{**inputs, **extra}), batch)  # type: ignore[arg-type]
         return nll.sum() / counts.sum()
 
     # "different": a model with dropout draws its own masks per member (then the grid equals one-by-one
     # runs in distribution only; Llama-family models have no dropout and match exactly)
     return vmap(member_loss, randomness="different")
-
-
-def _member_major(batch: MicroBatch, members: int, dtype: torch.dtype) -> list[torch.Tensor]:
-    """The step's ``[M * R, ...]`` tensors as ``[M, R, ...]`` (one slice per member), with the 4-D mask."""
-    mask = _additive_mask(batch.attention_mask, dtype)
-    return [t.view(members, -1, *t.shape[1:]) for t in (batch.input_ids, mask, batch.position_ids, batch.labels)]
 
 
 def train_chunk(
@@ -261,13 +241,17 @@ def train_chunk(
     template.train()
     stacked = _stack(models, members)
     optimizer = adamw(list(stacked.items()), config, leading_dims=1)
+    data = [tasks[(m.task, m.seed)] for m in members]
     orders = [cycle_order(m.task, m.n, m.seed) for m in members]
+    prefixes = [shared_prefix_length(task.train[: m.n]) for task, m in zip(data, members, strict=True)]
     per_member = _per_member_loss(template, dict(template.named_buffers()))
     losses = []
     for step in range(config.steps):
-        batch = _step_batch(members, tasks, orders, step, config, pad_id).to(template.device)
+        rows = [[task.train[i] for i in step_indices(order, config.rows(m.n), step)]
+                for task, order, m in zip(data, orders, members, strict=True)]
+        inputs = step_inputs(rows, prefixes, pad_id, template.dtype).tensors()
         with autocast(config, template.device):
-            loss = per_member(stacked, *_member_major(batch, len(members), template.dtype))
+            loss = per_member(stacked, *(t.to(template.device) for t in inputs))
         losses.append(loss.detach().float())
         check_finite(float(losses[-1].sum()), f"grid chunk starting at {members[0]}", step)
         loss.sum().backward()

@@ -118,11 +118,17 @@ def test_every_checkpoint_sees_the_same_batches_in_the_same_order(checkpoints, t
     assert seen[:3] == expected
     assert {ids for batch in expected for ids in batch} == {ex.input_ids for ex in task.train[:5]}
 
-    seen.clear()
-    monkeypatch.setattr(grid, "collate", spy)
+    per_member: list[list[list[tuple[int, ...]]]] = []
+
+    def spy_steps(member_rows, prefix_lengths, pad_id, dtype):  # type: ignore[no-untyped-def]
+        per_member.append([[ex.input_ids for ex in rows] for rows in member_rows])
+        return step_inputs(member_rows, prefix_lengths, pad_id, dtype)
+
+    step_inputs = grid.step_inputs
+    monkeypatch.setattr(grid, "step_inputs", spy_steps)
     members = [grid.Member(split.name, 0, 5, name) for name in checkpoints]
     grid.train_chunk(checkpoints, members, {(split.name, 0): task}, config, tokenizer.pad_token_id)
-    assert [batch[:4] for batch in seen] == expected and [batch[4:] for batch in seen] == expected
+    assert [step[0] for step in per_member] == expected and [step[1] for step in per_member] == expected
 
 
 @pytest.mark.slow
