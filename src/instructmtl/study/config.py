@@ -126,6 +126,8 @@ def preset_path(name: str) -> Path:
 
 def load_study_config(config: str | None, overrides: list[str] | None = None, out: Path | None = None) -> StudyConfig:
     """Reads a preset name or YAML path (``None``: the default preset), applies overrides and ``--out``."""
+    if config is not None and config not in PRESETS and not Path(config).is_file():
+        raise ConfigError(f"'{config}' is neither a preset ({', '.join(PRESETS)}) nor a YAML file; give one of them")
     path = preset_path(config or "default") if config is None or config in PRESETS else Path(config)
     data = apply_overrides(read_yaml(path), overrides or [])
     if out is not None:
