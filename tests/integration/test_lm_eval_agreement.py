@@ -21,7 +21,8 @@ from instructmtl.prompts import TARGET_SEPARATOR, TaskPrompter, parse_encoding
 from instructmtl.tasks.builtin import build_suite
 from instructmtl.tasks.schema import label_set
 
-lm_eval_hf = pytest.importorskip("lm_eval.models.huggingface", reason="lm-eval is not installed (pip install lm-eval)")
+# lm-eval is a test dependency (pyproject `test` extra): the agreement check must run, not skip
+import lm_eval.models.huggingface as lm_eval_hf  # noqa: E402
 from lm_eval.api.instance import Instance as Request  # noqa: E402
 
 pytestmark = pytest.mark.slow

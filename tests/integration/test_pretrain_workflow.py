@@ -14,7 +14,7 @@ from instructmtl.errors import ConfigError
 from instructmtl.models.builtin import METADATA_FILE, PretrainRecipe
 from instructmtl.workflows.pretrain import PretrainConfig, cache_path, main, read_metadata
 
-RECIPE = PretrainRecipe(preset="micro", steps=40, tokenizer_documents=1500)
+RECIPE = PretrainRecipe(preset="micro", steps=40)
 
 
 @pytest.fixture(scope="module")

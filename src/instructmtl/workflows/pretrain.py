@@ -108,7 +108,7 @@ def reproduce_command(recipe: PretrainRecipe, preset: Preset) -> str:
         f"instructmtl pretrain --preset {preset.name} --seed {recipe.seed} "
         f"--steps {recipe.steps or preset.steps} --precision {recipe.precision or preset.precision} --force"
     )
-    if recipe.corpus != BuiltinCorpusConfig() or recipe.tokenizer_documents != PretrainRecipe().tokenizer_documents:
+    if recipe.corpus != BuiltinCorpusConfig():
         # the CLI only exposes the default corpus; other recipes go through the Python API
         command += f"  # with recipe {recipe.model_dump_json()}"
     return command

@@ -41,6 +41,7 @@ class Preset:
         min_lr_ratio: the cosine decays to ``lr * min_lr_ratio``.
         weight_decay: AdamW decay, applied to matrices only.
         precision: ``bf16`` autocast (CPU bf16 matmuls are several times faster) or ``fp32``.
+        tokenizer_documents: corpus documents the BPE tokenizer is trained on.
     """
 
     name: str
@@ -57,6 +58,7 @@ class Preset:
     min_lr_ratio: float = 0.1
     weight_decay: float = 0.1
     precision: Precision = "bf16"
+    tokenizer_documents: int = 20_000
 
     def llama_config(self, bos_token_id: int, eos_token_id: int, pad_token_id: int) -> LlamaConfig:
         """The ``transformers`` config of a model of this size (tied input/output embeddings)."""
@@ -79,6 +81,7 @@ class Preset:
 MICRO = Preset(
     name="micro", vocab_size=384, hidden_size=64, num_layers=2, num_heads=4, intermediate_size=192,
     context_len=128, batch_size=8, steps=60, lr=3e-3, warmup_steps=10, precision="fp32",
+    tokenizer_documents=2_000,
 )
 #: The CPU default (shipped pretrained in ``instructmtl/assets/base-tiny``).
 TINY = Preset(

@@ -32,7 +32,6 @@ class PretrainRecipe(BaseModel):
         steps: optimiser steps; ``None`` takes the preset's.
         precision: ``None`` takes the preset's.
         corpus: the pretraining text; the built-in corpus by default.
-        tokenizer_documents: how many corpus documents train the BPE tokenizer.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -42,7 +41,6 @@ class PretrainRecipe(BaseModel):
     steps: int | None = Field(default=None, ge=1)
     precision: Precision | None = None
     corpus: SourceConfig = Field(default_factory=BuiltinCorpusConfig)
-    tokenizer_documents: int = Field(default=8_000, ge=1)
 
 
 def recipe_key(recipe: PretrainRecipe, preset: Preset) -> str:

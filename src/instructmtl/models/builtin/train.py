@@ -122,7 +122,7 @@ def pretrain_model(
     precision = recipe.precision or preset.precision
     source = build_source(recipe.corpus)
     tokenizer = train_tokenizer(
-        tokenizer_sample(source, recipe.tokenizer_documents, recipe.seed), preset.vocab_size, preset.context_len
+        tokenizer_sample(source, preset.tokenizer_documents, recipe.seed), preset.vocab_size, preset.context_len
     )
     model = build_model(preset, tokenizer, recipe.seed)
     optimizer = make_optimizer(model, preset)
