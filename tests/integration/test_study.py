@@ -126,4 +126,7 @@ def test_ray_executor_with_two_workers_gives_the_same_results(
         workers = {row[0].rsplit(":", 1)[0] for row in conn.execute("SELECT worker FROM jobs")}
         pids = {row[0] for row in conn.execute("SELECT worker FROM jobs")}
     assert len(workers) == 1 and len(pids) >= 2  # one host, several worker processes
-    assert scores(out) == scores(uninterrupted)
+    ray_scores, local = scores(out), scores(uninterrupted)
+    assert ray_scores.keys() == local.keys()
+    # Ray workers run one torch thread each; float sums may then round differently in the last bits
+    assert all(abs(ray_scores[k] - local[k]) <= 1e-6 * max(1.0, abs(local[k])) for k in local)

@@ -48,13 +48,32 @@ def encode_pair(tokenizer: PreTrainedTokenizerBase, context: str, continuation: 
     Returns:
         ``(context_ids, continuation_ids)``; the model input is their concatenation.
     """
-    stripped = context.rstrip()
-    if len(stripped) < len(context):
-        continuation = context[len(stripped) :] + continuation
-        context = stripped
-    context_ids = encode(tokenizer, context)
-    whole = encode(tokenizer, context + continuation)
-    return context_ids, whole[len(context_ids) :]
+    context_ids, (continuation_ids,) = encode_choices(tokenizer, context, [continuation])
+    return context_ids, continuation_ids
+
+
+def encode_choices(
+    tokenizer: PreTrainedTokenizerBase, context: str, continuations: Sequence[str]
+) -> tuple[list[int], list[list[int]]]:
+    """:func:`encode_pair` for several continuations of one context, the context encoded once.
+
+    The context ids are those of the right-stripped context encoded alone, so
+    they do not depend on the continuation -- also when a continuation's first
+    characters merge with the context's last token in the joined string
+    (``"The ca" + "t"``): the joined ids then differ from the context ids at
+    the boundary, the continuation ids are still the joined ids after
+    ``len(context_ids)``, and the model input is still ``context_ids +
+    continuation_ids``, exactly as in lm-evaluation-harness. Hence every
+    continuation of a context shares its context ids, which the scorer runs once.
+
+    Returns:
+        ``(context_ids, [continuation_ids, ...])`` in the order of ``continuations``.
+    """
+    # The stripped whitespace moves into every continuation, so the joined
+    # string is ``context + continuation`` unchanged.
+    context_ids = encode(tokenizer, context.rstrip())
+    joined = tokenizer([context + cont for cont in continuations], add_special_tokens=False)["input_ids"]
+    return context_ids, [list(ids[len(context_ids) :]) for ids in joined]
 
 
 def shared_length(prefix_ids: Sequence[int], contexts: Sequence[Sequence[int]]) -> int:

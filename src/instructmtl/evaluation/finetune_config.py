@@ -61,8 +61,9 @@ class FinetuneConfig(BaseModel):
         eval_batch_size: rows per forward when scoring.
         grid_memory_gb: memory one chunk of the batched grid may use (estimated).
         grid_max_members: fine-tunes trained together in one chunk at most.
-        grid_min_efficiency: the smallest share of real (non-padding) tokens a chunk
-            may have; members whose shapes differ more go to separate chunks.
+        grid_min_efficiency: the smallest share of a chunk's rows and positions that
+            its members would compute alone (the rest pads members to the chunk's widest
+            shape); members whose shapes differ more go to separate chunks.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -82,7 +83,7 @@ class FinetuneConfig(BaseModel):
     eval_batch_size: int = Field(16, ge=1)
     grid_memory_gb: float = Field(4.0, gt=0)
     grid_max_members: int = Field(16, ge=1)
-    grid_min_efficiency: float = Field(0.6, ge=0, le=1)
+    grid_min_efficiency: float = Field(0.85, ge=0, le=1)
 
     @field_validator("n")
     @classmethod

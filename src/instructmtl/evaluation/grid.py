@@ -88,19 +88,18 @@ class TrainedChunk:
 
 @dataclass(frozen=True)
 class _Shape:
-    """A member's batch shape: rows per step, longest row, target tail kept, mean row length."""
+    """A member's batch shape: rows per step, longest row after the shared prefix, target tail kept."""
 
     rows: int
     length: int
     keep: int
-    mean_length: float
 
 
 def _shape(task: FewShotTask, n: int, config: FinetuneConfig) -> _Shape:
     examples = task.train[:n]
-    lengths = [len(ex.input_ids) for ex in examples]
+    prefix = shared_prefix_length(examples)
     keep = max(ex.n_target_tokens for ex in examples) + 1
-    return _Shape(config.rows(n), max(lengths), keep, sum(lengths) / len(lengths))
+    return _Shape(config.rows(n), max(len(ex.input_ids) for ex in examples) - prefix, keep)
 
 
 def member_bytes(model: PreTrainedModel, rows: int, length: int, keep: int) -> int:
@@ -141,7 +140,7 @@ def plan_chunks(
         trial = [*shapes, shape]
         rows, length = max(s.rows for s in trial), max(s.length for s in trial)
         cost = len(trial) * member_bytes(model, rows, length, max(s.keep for s in trial))
-        efficiency = sum(s.rows * s.mean_length for s in trial) / (len(trial) * rows * length)
+        efficiency = sum(s.rows * s.length for s in trial) / (len(trial) * rows * length)
         if not chunks or len(trial) > config.grid_max_members or cost > budget or (
             efficiency < config.grid_min_efficiency
         ):
@@ -239,6 +238,12 @@ def train_chunk(
     template = copy.deepcopy(models[members[0].checkpoint])
     template.set_attn_implementation("eager")
     template.train()
+    # vmap folds a member's rows into one matrix product only when the input is contiguous; the model
+    # slices the kept positions out of its hidden states (a strided view) before the output layer, and
+    # vmap would then multiply row by row, copying the output weight and its gradient once per row
+    template.get_output_embeddings().register_forward_pre_hook(
+        lambda _module, args: (args[0].contiguous(), *args[1:])
+    )
     stacked = _stack(models, members)
     optimizer = adamw(list(stacked.items()), config, leading_dims=1)
     data = [tasks[(m.task, m.seed)] for m in members]

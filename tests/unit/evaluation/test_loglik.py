@@ -1,4 +1,10 @@
-"""The shared-prefix log-likelihood scorer equals the plain full-sequence computation."""
+"""The shared-prefix log-likelihood scorer equals the plain full-sequence computation.
+
+The scorer runs each query once for all its labels and only the rest of
+multi-token labels after it; the tests mix label lengths, query lengths,
+batch sizes and contexts whose last token merges with a label's first
+characters, and check that against one plain forward per (query + label).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,13 @@ import pytest
 import torch
 
 from instructmtl.errors import InstructMTLError
-from instructmtl.evaluation._prefix_cache import compute_prefix_cache, encode, encode_pair, shared_length
+from instructmtl.evaluation._prefix_cache import (
+    compute_prefix_cache,
+    encode,
+    encode_choices,
+    encode_pair,
+    shared_length,
+)
 from instructmtl.evaluation.loglik import score_continuations, score_continuations_uncached, target_nll
 
 PREFIXES = [
@@ -49,6 +61,104 @@ def test_labels_of_different_lengths_share_a_batch(model, tokenizer) -> None:
     # Log-probabilities are far apart between labels, so a mix-up of rows would fail above.
     sums = [s.sum_logprob for s in cached[0]]
     assert len({round(x, 2) for x in sums}) == len(sums)
+
+
+#: Labels of 1, 2 and 4 tokens (in the test tokenizer) for instances with queries of different lengths.
+MIXED_ITEMS = [
+    ("Input: The dog ran.\nOutput:", [" dog", " the cat", " The cat sat"]),
+    ("Now complete the following example -\nInput: one two three four five\nOutput:", [" sat on the", " cat", " red"]),
+    ("Input: A bird!\nOutput:", [" the cat", " bird"]),
+]
+
+
+def _forward_rows(model) -> tuple[list[int], object]:
+    """Records the number of rows of every forward of ``model``; returns the list and the hook handle."""
+    rows: list[int] = []
+    handle = model.register_forward_pre_hook(
+        lambda _module, _args, kwargs: rows.append(kwargs["input_ids"].shape[0]), with_kwargs=True
+    )
+    return rows, handle
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 16])
+def test_labels_of_one_two_and_four_tokens_and_queries_of_different_lengths(model, tokenizer, batch_size) -> None:
+    prefix = PREFIXES[0]
+    encoded = [encode_choices(tokenizer, prefix + query, conts) for query, conts in MIXED_ITEMS]
+    assert sorted({len(c) for c in encoded[0][1]}) == [1, 2, 4]
+    assert len({len(context) for context, _ in encoded}) == len(MIXED_ITEMS), "queries must differ in length"
+    cached = score_continuations(model, tokenizer, prefix, MIXED_ITEMS, batch_size=batch_size)
+    reference = score_continuations_uncached(model, tokenizer, prefix, MIXED_ITEMS)
+    _assert_close(cached, reference)
+    # " the cat" is a label of two instances: its score depends on which query it follows.
+    assert abs(cached[0][1].sum_logprob - cached[2][0].sum_logprob) > 1e-2
+
+
+def test_merged_boundary_scores_lm_evals_input(model, tokenizer) -> None:
+    """A context whose last token merges with a label's first characters in the joined string.
+
+    lm-eval still feeds ``encode(context) + encode(context + label)[len(encode(context)):]``;
+    that input is computed here by hand and scored with one plain forward.
+    """
+    prefix = PREFIXES[0]
+    items = [
+        ("Input: The ca", ["t sat.", " dog", "t sat on the mat."]),
+        ("Input: The dog ran.\nOutput: d", ["og ran", " cat"]),
+    ]
+    expected = []
+    for query, conts in items:
+        context = encode(tokenizer, (prefix + query).rstrip())
+        row = []
+        for cont in conts:
+            whole = encode(tokenizer, prefix + query + cont)
+            ids = context + whole[len(context) :]
+            with torch.no_grad():
+                logits = model(input_ids=torch.tensor([ids[:-1]])).logits[0, len(context) - 1 :]
+            logprobs = logits.log_softmax(-1)
+            targets = torch.tensor(whole[len(context) :])
+            row.append((float(logprobs.gather(-1, targets[:, None]).sum()), len(targets)))
+        expected.append(row)
+    merged = [
+        encode(tokenizer, prefix + q + c)[: len(encode(tokenizer, prefix + q))] != encode(tokenizer, prefix + q)
+        for q, conts in items
+        for c in conts
+    ]
+    assert merged == [True, False, True, True, False], "the test needs merged and plain boundaries"
+    for batch_size in (1, 4):
+        got = score_continuations(model, tokenizer, prefix, items, batch_size=batch_size)
+        assert [[s.n_tokens for s in row] for row in got] == [[n for _, n in row] for row in expected]
+        for got_row, want_row in zip(got, expected, strict=True):
+            for score, (want, _) in zip(got_row, want_row, strict=True):
+                assert score.sum_logprob == pytest.approx(want, abs=1e-4)
+
+
+def test_one_token_labels_cost_only_the_query_forward(model, tokenizer) -> None:
+    """Each query runs once for all its labels; only multi-token labels run again, without the query."""
+    prefix = PREFIXES[0]
+    single = [(query, [" dog", " cat", " bird"]) for query, _ in MIXED_ITEMS]
+    rows, handle = _forward_rows(model)
+    score_continuations(model, tokenizer, prefix, single, batch_size=16)
+    assert rows == [1, 3]  # the prefix, then one row per instance
+    rows.clear()
+    score_continuations(model, tokenizer, prefix, MIXED_ITEMS, batch_size=16)
+    handle.remove()
+    assert rows == [1, 3, 5]  # ... then one row per multi-token label
+
+
+def test_no_forward_exceeds_batch_size_unless_one_instance_does(model, tokenizer) -> None:
+    prefix = PREFIXES[0]
+    n_multi = [sum(len(c) > 1 for c in encode_choices(tokenizer, prefix + q, conts)[1]) for q, conts in ITEMS]
+    assert max(n_multi) == 3
+    rows, handle = _forward_rows(model)
+    cached = score_continuations(model, tokenizer, prefix, ITEMS, batch_size=2)
+    handle.remove()
+    assert max(rows) == 3 and rows.count(3) == 1  # the lone instance with three multi-token labels
+    assert all(n <= 2 for n in rows if n != 3)
+    _assert_close(cached, score_continuations_uncached(model, tokenizer, prefix, ITEMS))
+
+
+def test_instance_without_continuations_is_an_error(model, tokenizer) -> None:
+    with pytest.raises(InstructMTLError, match=r"items\[1\].*no continuations"):
+        score_continuations(model, tokenizer, PREFIXES[0], [ITEMS[0], ("Input: x\nOutput:", [])], batch_size=2)
 
 
 def test_scores_differ_from_a_shifted_computation(model, tokenizer) -> None:

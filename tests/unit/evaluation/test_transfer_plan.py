@@ -67,8 +67,10 @@ def test_per_member_clipping_equals_clipping_each_member_alone() -> None:
 
 
 def _task_stub(n_examples: int, length: int) -> object:
+    """Examples of ``length`` tokens, 3 of them target, sharing no leading token."""
+
     class Stub:
-        train = tuple(TrainExample("t", "t", tuple(range(length)), length - 3) for _ in range(n_examples))
+        train = tuple(TrainExample("t", "t", (i, *range(1, length)), length - 3) for i in range(n_examples))
 
     return Stub()
 
@@ -96,7 +98,7 @@ def test_plan_chunks_respects_the_member_cap_and_the_memory_budget() -> None:
 
 
 def test_plan_chunks_keeps_padding_below_the_efficiency_floor() -> None:
-    # n=2 (2 rows) beside n=8 (8 rows): 3*2 + 8 real rows of 4*8 padded is 44% real, under 60%
+    # n=2 (2 rows) beside n=8 (8 rows): 3*2 + 8 own rows of 4*8 padded is 44%, under the default 85%
     chunks = plan_chunks(MEMBERS, TASKS, _tiny_model(), FinetuneConfig(grid_max_members=16))
     assert [{(m.task, m.n) for m in c} for c in chunks] == [{("a", 2)}, {("a", 8)}, {("b", 2)}, {("b", 8)}]
     mixed = plan_chunks(MEMBERS, TASKS, _tiny_model(), FinetuneConfig(grid_max_members=16, grid_min_efficiency=0.4))
