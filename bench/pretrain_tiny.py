@@ -7,6 +7,11 @@ few steps in each precision and times whole optimiser steps with a
 From the median step it projects the wall time of the full ``tiny`` recipe,
 and it reports what the shipped model's metadata recorded when it was trained.
 
+It also reports what the pretraining buys: the ICL probe (mean per-token
+target NLL under ``pos-k`` prompts, and greedy exact match) of the shipped
+model and of a randomly initialised model of the same size, on the held-out
+tasks of the default built-in split (the same probe ``pretrain --probe`` stores).
+
 Run: ``/work/venv/bin/python bench/pretrain_tiny.py [--steps 12] [--threads 2]``.
 The last stdout line is one JSON object; progress goes to stderr.
 """
@@ -16,12 +21,14 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from pathlib import Path
 
 import torch
 from _common import emit, log, machine, optimizer_step_times
+from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from instructmtl.models.builtin import METADATA_FILE, PRESETS, PretrainRecipe, pretrain_model
-from instructmtl.workflows.pretrain import read_metadata, shipped_dir
+from instructmtl.models.builtin import METADATA_FILE, PRESETS, PretrainRecipe, build_model, pretrain_model
+from instructmtl.workflows.pretrain import probe_heldout, read_metadata, shipped_dir
 
 
 def measure(precision: str, steps: int) -> dict[str, float]:
@@ -39,6 +46,17 @@ def measure(precision: str, steps: int) -> dict[str, float]:
         "step_seconds": round(step_seconds, 4),
         "wall_seconds": round(wall, 2),
         "projected_full_run_minutes": round(preset.steps * step_seconds / 60, 1),
+    }
+
+
+def icl_figures(model_dir: Path) -> dict[str, dict[int, dict[str, float]]]:
+    """The held-out ICL probe of the shipped model and of a random init with its tokenizer."""
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    pretrained = AutoModelForCausalLM.from_pretrained(model_dir)
+    random_init = build_model(PRESETS.get("tiny"), tokenizer, seed=1)
+    return {
+        name: {k: fig.model_dump() for k, fig in probe_heldout(model, tokenizer).items()}
+        for name, model in (("pretrained", pretrained), ("random_init", random_init))
     }
 
 
@@ -65,6 +83,8 @@ def main() -> None:
             "precision": meta.precision,
             "command": meta.command,
         }
+        log("probing ICL on the held-out built-in tasks (shipped model and random init) ...")
+        record["icl_heldout"] = icl_figures(shipped)
     record["bf16_speedup"] = round(record["bf16"]["tokens_per_second"] / record["fp32"]["tokens_per_second"], 2)
     emit(record)
 

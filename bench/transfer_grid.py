@@ -91,7 +91,7 @@ def build_models(count: int, hidden: int, layers: int, vocab: int) -> tuple[list
         ]
         tokenizer = train_tokenizer(texts, vocab, 512)
         config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=4 * hidden,
-                             num_hidden_layers=layers, num_attention_heads=hidden // 64 or 1,
+                             num_hidden_layers=layers, num_attention_heads=max(1, hidden // 32),
                              max_position_embeddings=512, tie_word_embeddings=True,
                              pad_token_id=tokenizer.pad_token_id)
         what = f"random Llama hidden {hidden}, {layers} layers, vocab {len(tokenizer)}"
@@ -155,6 +155,7 @@ def main() -> None:
     parser.add_argument("--checkpoints", type=int, default=4)
     parser.add_argument("--tasks", type=int, default=2, help="held-out built-in tasks")
     parser.add_argument("--n", default="5,20", help="training-instance counts")
+    parser.add_argument("--encoding", default="id", help="prompt encoding (id, or pos-k with demonstrations)")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--hidden", type=int, default=192)
@@ -171,8 +172,8 @@ def main() -> None:
     models, tokenizer, what = build_models(args.checkpoints, args.hidden, args.layers, args.vocab)
     named = {f"ckpt{i}": m for i, m in enumerate(models)}
     counts = tuple(int(x) for x in args.n.split(","))
-    config = FinetuneConfig(n=counts, steps=args.steps, batch_size=args.batch_size, lr=3e-4, clip_norm=1.0,
-                            grid_max_members=args.max_members)
+    config = FinetuneConfig(n=counts, encoding=args.encoding, steps=args.steps, batch_size=args.batch_size, lr=3e-4,
+                            clip_norm=1.0, grid_max_members=args.max_members)
     _, study = build_study_split(TasksConfig())
     held = [s for s in study.held_out_tasks if len(s.train) >= max(counts)][: args.tasks]
     tasks = prepare_tasks(held, tokenizer, config, config.max_length)
@@ -214,6 +215,7 @@ def main() -> None:
     emit({
         "bench": "transfer_grid",
         "model": what,
+        "encoding": config.encoding,
         "fine_tunes_per_repeat": len(members),
         "trainer_fine_tunes_per_repeat": len(timed),
         "steps": config.steps,

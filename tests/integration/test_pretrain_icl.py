@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from typer.testing import CliRunner
 
@@ -21,6 +22,15 @@ from instructmtl.workflows.pretrain import read_metadata, resolve_base, shipped_
 
 KS = (0, 1, 4)
 
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny models run fastest on one thread: on a busy 2-core machine two threads wait on each other."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 @pytest.fixture(scope="module")
 def heldout():
@@ -51,7 +61,6 @@ def test_cli_returns_the_shipped_model_at_once():
     assert report["path"] == str(shipped_dir("tiny"))
 
 
-@pytest.mark.slow
 def test_loss_falls_with_demonstrations_and_beats_random_init(shipped, heldout):
     model, tokenizer = shipped
     pre = icl_probe(model, tokenizer, heldout, KS, seed=0, n_eval=8)

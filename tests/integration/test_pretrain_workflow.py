@@ -6,6 +6,7 @@ import json
 import time
 
 import pytest
+import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from typer.testing import CliRunner
 
@@ -17,6 +18,15 @@ from instructmtl.workflows.pretrain import PretrainConfig, cache_path, main, rea
 RECIPE = PretrainRecipe(preset="micro", steps=40)
 
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny models run fastest on one thread: on a busy 2-core machine two threads wait on each other."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     # module scope runs before the autouse per-test cache fixture, so point the cache at the same place here
@@ -25,7 +35,6 @@ def trained(tmp_path_factory):
         return main(PretrainConfig(recipe=RECIPE, show_progress=False))
 
 
-@pytest.mark.slow
 def test_training_lowers_the_loss_and_saves_a_plain_hf_model(trained):
     assert trained.source == "trained"
     meta = trained.metadata
@@ -33,7 +42,8 @@ def test_training_lowers_the_loss_and_saves_a_plain_hf_model(trained):
     first, last = meta.loss_curve[0][1], meta.final_loss
     assert last < first - 1.0, meta.loss_curve
     assert trained.path == cache_path(meta.key)
-    assert {"config.json", "model.safetensors", "tokenizer.json", METADATA_FILE} <= {p.name for p in trained.path.iterdir()}
+    files = {p.name for p in trained.path.iterdir()}
+    assert {"config.json", "model.safetensors", "tokenizer.json", METADATA_FILE} <= files
     model = AutoModelForCausalLM.from_pretrained(trained.path)
     tokenizer = AutoTokenizer.from_pretrained(trained.path)
     assert sum(p.numel() for p in model.parameters()) == meta.params
@@ -41,7 +51,6 @@ def test_training_lowers_the_loss_and_saves_a_plain_hf_model(trained):
     assert "instructmtl pretrain --preset micro --seed 0 --steps 40" in meta.command
 
 
-@pytest.mark.slow
 def test_second_call_returns_the_cached_model_at_once(trained):
     started = time.perf_counter()
     again = main(PretrainConfig(recipe=RECIPE, show_progress=False))
@@ -52,7 +61,6 @@ def test_second_call_returns_the_cached_model_at_once(trained):
     assert leftovers == []
 
 
-@pytest.mark.slow
 def test_out_copies_a_found_model_and_refuses_foreign_folders(trained, tmp_path):
     out = main(PretrainConfig(recipe=RECIPE, out=tmp_path / "base", show_progress=False))
     assert out.source == "cache" and out.path == tmp_path / "base"
@@ -65,13 +73,15 @@ def test_out_copies_a_found_model_and_refuses_foreign_folders(trained, tmp_path)
         main(PretrainConfig(recipe=RECIPE, out=tmp_path / "notes", force=True, show_progress=False))
 
 
-@pytest.mark.slow
 def test_cli_json_reports_path_params_seconds_source(trained):
-    result = CliRunner().invoke(app, ["pretrain", "--preset", "micro", "--steps", "40", "--json"])
-    # the CLI uses the default tokenizer sample, so it is another recipe than the fixture's: it trains
-    assert result.exit_code == 0, result.output
-    report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert {"path", "params", "seconds", "source"} <= set(report)
-    assert report["source"] == "trained" and report["params"] == trained.metadata.params
-    again = json.loads(CliRunner().invoke(app, ["pretrain", "--preset", "micro", "--steps", "40", "--json"]).stdout)
-    assert again["source"] == "cache" and again["path"] == report["path"]
+    def run(*args: str) -> dict:
+        result = CliRunner().invoke(app, ["pretrain", "--preset", "micro", "--json", *args])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    same = run("--steps", "40")
+    assert same["source"] == "cache" and same["path"] == str(trained.path)
+    assert same["params"] == trained.metadata.params and same["seconds"] < 2.0
+    other = run("--steps", "20", "--seed", "1")
+    assert other["source"] == "trained" and other["path"] != same["path"] and other["steps"] == 20
+    assert run("--steps", "20", "--seed", "1")["source"] == "cache"

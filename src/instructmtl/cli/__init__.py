@@ -7,6 +7,7 @@ its traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -36,6 +37,12 @@ app.command("icl")(icl_cmd.icl)
 
 def main() -> None:
     """Console-script entry point."""
+    # our own rich progress shows what runs; transformers' per-load tqdm bars would bury it
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # for spawned workers and Ray tasks
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
     try:
         app()
     except InstructMTLError as err:

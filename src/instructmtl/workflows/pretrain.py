@@ -102,11 +102,13 @@ def read_metadata(model_dir: Path) -> BaseMetadata:
     return BaseMetadata.model_validate_json((model_dir / METADATA_FILE).read_text(encoding="utf-8"))
 
 
-def reproduce_command(recipe: PretrainRecipe, preset: Preset) -> str:
-    """The shell command that retrains a model of this recipe from scratch."""
+def reproduce_command(recipe: PretrainRecipe, preset: Preset, probe: bool = False) -> str:
+    """The shell command that retrains a model of this recipe from scratch (and re-probes it if ``probe``)."""
     command = (
         f"instructmtl pretrain --preset {preset.name} --seed {recipe.seed} "
-        f"--steps {recipe.steps or preset.steps} --precision {recipe.precision or preset.precision} --force"
+        f"--steps {recipe.steps or preset.steps} --precision {recipe.precision or preset.precision}"
+        + (" --probe" if probe else "")
+        + " --force"
     )
     if recipe.corpus != BuiltinCorpusConfig():
         # the CLI only exposes the default corpus; other recipes go through the Python API
@@ -124,7 +126,9 @@ def _find(key: str, preset: str) -> tuple[Path, Origin] | None:
     return None
 
 
-def _metadata(recipe: PretrainRecipe, preset: Preset, key: str, params: int, stats: TrainStats) -> BaseMetadata:
+def _metadata(
+    recipe: PretrainRecipe, preset: Preset, key: str, params: int, stats: TrainStats, icl: dict[int, IclFigure] | None
+) -> BaseMetadata:
     return BaseMetadata(
         key=key,
         recipe=recipe,
@@ -138,7 +142,8 @@ def _metadata(recipe: PretrainRecipe, preset: Preset, key: str, params: int, sta
         tokens_per_second=round(stats.tokens / stats.seconds, 1),
         precision=recipe.precision or preset.precision,
         versions={name: importlib_metadata.version(name) for name in _VERSIONED},
-        command=reproduce_command(recipe, preset),
+        command=reproduce_command(recipe, preset, probe=icl is not None),
+        icl_heldout=icl,
     )
 
 
@@ -157,9 +162,9 @@ def probe_heldout(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) ->
     return {k: IclFigure(loss=round(p.loss, 4), exact_match=round(p.exact_match, 4)) for k, p in points.items()}
 
 
-def _place(tmp: Path, dest: Path, replace: bool) -> None:
-    """Renames the finished ``tmp`` folder to ``dest`` (atomic on one file system)."""
-    if dest.exists() and replace:
+def _place(tmp: Path, dest: Path) -> None:
+    """Renames the finished ``tmp`` folder to ``dest`` (atomic on one file system), replacing an old ``dest``."""
+    if dest.exists():
         shutil.rmtree(dest)
     try:
         os.rename(tmp, dest)
@@ -173,16 +178,13 @@ def _place(tmp: Path, dest: Path, replace: bool) -> None:
 def _train_into(dest: Path, recipe: PretrainRecipe, preset: Preset, key: str, config: PretrainConfig) -> BaseMetadata:
     dest.parent.mkdir(parents=True, exist_ok=True)
     model, tokenizer, stats = pretrain_model(recipe, preset, show_progress=config.show_progress)
-    meta = _metadata(recipe, preset, key, sum(p.numel() for p in model.parameters()), stats)
-    if config.probe:
-        meta = meta.model_copy(
-            update={"icl_heldout": probe_heldout(model, tokenizer), "command": meta.command.replace(" --force", " --probe --force", 1)}
-        )
+    icl = probe_heldout(model, tokenizer) if config.probe else None
+    meta = _metadata(recipe, preset, key, sum(p.numel() for p in model.parameters()), stats, icl)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{key}-", dir=dest.parent))
     tmp.chmod(0o755)  # mkdtemp makes it private; the model folder is an ordinary one once renamed
     save_base(model, tokenizer, tmp)
     (tmp / METADATA_FILE).write_text(meta.model_dump_json(indent=2), encoding="utf-8")
-    _place(tmp, dest, replace=True)
+    _place(tmp, dest)
     return meta
 
 
@@ -193,7 +195,9 @@ def _check_out(out: Path, force: bool) -> None:
     if not (out / METADATA_FILE).is_file():
         raise ConfigError(f"--out {out} is a non-empty folder that holds no base model; choose an empty or new folder")
     if not force:
-        raise ConfigError(f"--out {out} already holds a base model; choose another folder or pass --force to replace it")
+        raise ConfigError(
+            f"--out {out} already holds a base model; choose another folder or pass --force to replace it"
+        )
 
 
 def main(config: PretrainConfig) -> PretrainOutcome:

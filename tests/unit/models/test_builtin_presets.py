@@ -14,7 +14,8 @@ from instructmtl.models.builtin import MICRO, PRESETS, PretrainRecipe, build_mod
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    return train_tokenizer(["a b c -> c b a", "Lazos is in Mousgal."] * 20, vocab_size=MICRO.vocab_size, context_len=128)
+    texts = ["a b c -> c b a", "Lazos is in Mousgal."] * 20
+    return train_tokenizer(texts, vocab_size=MICRO.vocab_size, context_len=128)
 
 
 def test_presets_are_registered_and_consistent():

@@ -42,3 +42,15 @@ def test_unknown_preset_and_unknown_strategy() -> None:
 def test_analysis_must_name_existing_arms() -> None:
     with pytest.raises(ConfigError, match="not one of"):
         load_study_config(None, ["analysis.baseline_arm=missing"])
+
+
+def test_default_study_holds_out_at_least_8_tasks_of_untrained_categories() -> None:
+    from instructmtl.config.tasks import build_study_split
+
+    config = load_study_config(None)
+    _, split = build_study_split(config.tasks)
+    held = {t.task.category for t in split.held_out_tasks}
+    trained = {t.task.category for t in split.train_tasks}
+    assert len(split.held_out_tasks) >= 8 and not held & trained
+    kinds = {t.task.labels is None for t in split.held_out_tasks}
+    assert kinds == {True, False}  # generation and classification both held out

@@ -130,7 +130,9 @@ def icl_probe(
         matches: list[bool] = []
         for task in tasks:
             encoded = [_token_ids(p, tokenizer, max_len) for p in _prompts(task, k, seed, n_eval)]
-            scored = [r for i in range(0, len(encoded), BATCH_SIZE) for r in _score(model, encoded[i : i + BATCH_SIZE], pad_id)]
+            scored = [
+                r for i in range(0, len(encoded), BATCH_SIZE) for r in _score(model, encoded[i : i + BATCH_SIZE], pad_id)
+            ]
             per_task[task.name] = sum(nll for nll, _, _ in scored) / sum(n for _, n, _ in scored)
             matches.extend(ok for _, _, ok in scored)
         curve[k] = IclPoint(

@@ -1,10 +1,16 @@
-"""Pretraining the built-in base model: tokenizer, Llama model, AdamW with warm-up + cosine, on ``accelerate``.
+"""Pretraining the built-in base model: tokenizer, Llama model, AdamW with warm-up + cosine, bf16 autocast.
 
 A plain loop in nanoGPT's spirit rather than ``transformers.Trainer``: the
 data is an endless stream of packed blocks, there is no evaluation set, no
-checkpointing mid-run (a run is minutes), and the loop stays readable top to
-bottom. ``accelerate`` supplies the device and bf16 autocast (on CPU too,
-where bf16 matmuls are several times faster than fp32).
+checkpointing mid-run, and the loop stays readable top to bottom.
+
+bf16 is plain ``torch.autocast`` (on CPU too, where bf16 matmuls are about 3x
+faster than fp32 for the tiny preset), not ``accelerate``'s mixed precision:
+``accelerate`` keeps the precision in a process-wide singleton that refuses a
+second value, so a bf16 pretraining would make a later fp32 instruction-tuning
+run in the same process fail (and an earlier bf16 tuning run would silently
+turn an fp32 pretraining into bf16). The loop is single-device by design (every
+rank would draw the same packed blocks), so ``accelerate`` would add nothing else.
 """
 
 from __future__ import annotations
@@ -18,7 +24,6 @@ from dataclasses import asdict
 from pathlib import Path
 
 import torch
-from accelerate import Accelerator
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from transformers import LlamaForCausalLM, PreTrainedTokenizerFast, get_cosine_with_min_lr_schedule_with_warmup
 
@@ -129,28 +134,29 @@ def pretrain_model(
     scheduler = get_cosine_with_min_lr_schedule_with_warmup(
         optimizer, preset.warmup_steps, steps, min_lr_rate=preset.min_lr_ratio
     )
-    accelerator = Accelerator(mixed_precision="bf16" if precision == "bf16" else "no")
-    model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model.to(device)
     data = batches(packed_blocks(source, tokenizer, preset.context_len, recipe.seed), preset.batch_size)
     stats = TrainStats()
     model.train()
     with _progress(show_progress) as progress:
         bar = progress.add_task("pretrain", total=steps, tps=0.0, loss=math.nan)
         for step, batch in enumerate(itertools.islice(data, steps), start=1):
-            batch = batch.to(accelerator.device)
-            loss = model(input_ids=batch, labels=batch).loss
+            batch = batch.to(device)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+                loss = model(input_ids=batch, labels=batch).loss
             if not torch.isfinite(loss):
                 raise TrainingDivergedError(
                     f"pretraining loss is {loss.item()} at step {step}; lower the preset's lr or use precision fp32"
                 )
-            accelerator.backward(loss)
-            accelerator.clip_grad_norm_(model.parameters(), 1.0)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             stats.record(step, loss.item(), batch.numel())
             progress.update(bar, advance=1, tps=stats.tokens / stats.seconds, loss=loss.item())
-    model = accelerator.unwrap_model(model).to("cpu", dtype=torch.float32).eval()
+    model = model.to("cpu", dtype=torch.float32).eval()
     return model, tokenizer, stats
 
 
