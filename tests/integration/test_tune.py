@@ -190,3 +190,10 @@ def test_nan_loss_stops_with_the_step_and_last_checkpoint(tiny_lm_dir: Path, tmp
     save_file(weights, str(broken / "model.safetensors"), metadata={"format": "pt"})
     with pytest.raises(TrainingDivergedError, match=r"step 0: loss is nan; last good checkpoint: none yet"):
         tune.main(make_config(broken, steps=2, checkpoints=[1.0]), tmp_path / "run", progress=False)
+
+
+def test_aggregator_runs_under_bf16_autocast(tiny_lm_dir: Path, tmp_path: Path) -> None:
+    arm = {"name": "upgrad", "aggregator": "upgrad", "groups": "category", "groups_per_step": 2}
+    config = make_config(tiny_lm_dir, arm=arm, steps=1, checkpoints=[1.0], precision="bf16")
+    tune.main(config, tmp_path / "run", progress=False)
+    assert log_rows(tmp_path / "run")[0]["conflict"]["n_groups"] == 2

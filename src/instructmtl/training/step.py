@@ -205,9 +205,11 @@ def aggregated_step(
     """
     stats = StepStats()
     jacobian = group_gradients(model, accelerator, batches_by_group, params, stats)
-    if jacobian.shape[0] >= 2:
-        stats.diagnostics = gradient_conflict(jacobian)
-    update = aggregator(jacobian, rng=generator)
+    # outside autocast: the aggregators' Gramians and QP solvers need full precision (and numpy has no bf16)
+    with torch.autocast(device_type=jacobian.device.type, enabled=False):
+        if jacobian.shape[0] >= 2:
+            stats.diagnostics = gradient_conflict(jacobian)
+        update = aggregator(jacobian, rng=generator)
     _backward_extras(model, accelerator, extras, stats)
     write_flat_grad(params, update, add=True)
     stats.loss = sum(v[0] for v in stats.task_nll.values()) / max(sum(v[1] for v in stats.task_nll.values()), 1)

@@ -233,7 +233,8 @@ def _diagnose(model, accelerator, examples, config, pad_id, params) -> mtl.Confl
         return None
     with accelerator.autocast():
         jacobian = group_gradients(model, accelerator, by_group, params, StepStats())
-    return mtl.gradient_conflict(jacobian)
+    with torch.autocast(device_type=jacobian.device.type, enabled=False):
+        return mtl.gradient_conflict(jacobian)
 
 
 def _restrict_to_groups(probs: dict[str, float], data: InstructionData, arm, rng: np.random.Generator) -> dict[str, float]:
