@@ -27,11 +27,11 @@ under Trainer must match the grid's within 1e-3.
 
 The sides run interleaved (grid, Trainer, grid, Trainer, ...) and the figures
 are medians over repeats, with the load average, because the machine's cores
-are shared. Model: the shipped built-in ``tiny`` base when present, else a
-random Llama of that shape (hidden 192, 4 layers, vocabulary 1024) with a BPE
-tokenizer trained here on the built-in suite; ``--hidden 256 --vocab 4096``
-gives the larger shape. Checkpoints are independent random initialisations
-(what is timed does not depend on the weights).
+are shared. Model: the architecture and tokenizer of the shipped built-in
+``tiny`` base when present, else a Llama of that shape (hidden 192, 4 layers,
+vocabulary 1024) with a BPE tokenizer trained here on the built-in suite;
+``--hidden 256 --vocab 4096`` gives a larger shape. Checkpoints are
+independent random initialisations (what is timed does not depend on the weights).
 
 Run: ``/work/venv/bin/python bench/transfer_grid.py [--repeats 3] [--threads 2]``.
 The last stdout line is one JSON object; progress goes to stderr.
@@ -51,7 +51,7 @@ from pathlib import Path
 import torch
 from accelerate.state import AcceleratorState, GradientState
 from transformers import (
-    AutoModelForCausalLM,
+    AutoConfig,
     AutoTokenizer,
     DataCollatorForSeq2Seq,
     LlamaConfig,
@@ -83,8 +83,7 @@ def build_models(count: int, hidden: int, layers: int, vocab: int) -> tuple[list
     shipped = shipped_dir("tiny")
     if (shipped / "config.json").is_file() and (hidden, layers, vocab) == (192, 4, 1024):
         tokenizer = AutoTokenizer.from_pretrained(shipped)
-        base = AutoModelForCausalLM.from_pretrained(shipped, dtype=torch.float32)
-        config, what = base.config, f"shipped built-in tiny ({shipped})"
+        config, what = AutoConfig.from_pretrained(shipped), "shipped built-in tiny architecture and tokenizer, random weights"
     else:
         texts = [t.definition for t in build_suite()] + [
             f"{i.input} {' '.join(i.outputs)}" for t in build_suite() for i in t.instances

@@ -9,6 +9,7 @@ The GGUF is dequantized once per module (about 15-20 s on 2 CPU cores).
 from __future__ import annotations
 
 import importlib.util
+import math
 import os
 import time
 from pathlib import Path
@@ -81,3 +82,37 @@ def test_checkpoint_reloads_with_identical_logits(smollm2: LoadedModel, tmp_path
     assert reloaded.model.lm_head.weight is reloaded.model.model.embed_tokens.weight
     assert reloaded.tokenizer.pad_token_id == smollm2.tokenizer.pad_token_id
     assert reloaded.tokenizer.chat_template == smollm2.tokenizer.chat_template
+
+
+def test_icl_def_pos2_on_real_sni_test_tasks(smollm2: LoadedModel, sni_dir: Path) -> None:
+    """SmolLM2 with the SNI-standard def+pos-2 prompts on real test-split tasks, both output types."""
+    from instructmtl.config.tasks import TasksConfig, build_study_split
+    from instructmtl.evaluation.icl import evaluate_tasks
+    from instructmtl.evaluation.loglik import score_continuations, score_continuations_uncached
+    from instructmtl.prompts import TARGET_SEPARATOR, TaskPrompter, parse_encoding
+    from instructmtl.tasks.schema import label_set
+
+    chosen = ("task050_multirc_answerability", "task190_snli_classification", "task1153_bard_analogical_reasoning_affordance")
+    config = TasksConfig(source=str(sni_dir), held_out_max_eval_instances=2, max_eval_instances=2)
+    _, split = build_study_split(config)
+    tasks = [t for t in split.held_out_tasks if t.name in chosen]
+    assert len(tasks) == 3
+    out = evaluate_tasks(smollm2.model, smollm2.tokenizer, tasks, ["def+pos2"], measure="icl", role="held_out",
+                         seed=0, max_length=1024, batch_size=8)
+    metrics = {(r.task, r.metric): r.value for r in out.records}
+    assert {m for _, m in metrics} >= {"accuracy", "rouge_l", "exact_match", "target_nll"}
+    assert all(math.isfinite(v) for v in metrics.values())
+    assert all(0.0 <= metrics[(t, "accuracy")] <= 1.0 for t in chosen[:2])
+    assert 0.0 <= metrics[(chosen[2], "rouge_l")] <= 1.0
+
+    classification = next(t for t in tasks if t.name == chosen[0])
+    labels = label_set(classification.task)
+    assert labels is not None
+    prompter = TaskPrompter(classification.task, parse_encoding("def+pos2"), 0, demo_pool=classification.train)
+    prompts = prompter.encode_all(classification.eval)
+    items = [(p.query, [TARGET_SEPARATOR + label for label in labels]) for p in prompts]
+    cached = score_continuations(smollm2.model, smollm2.tokenizer, prompts[0].prefix, items, batch_size=8)
+    plain = score_continuations_uncached(smollm2.model, smollm2.tokenizer, prompts[0].prefix, items)
+    for row_cached, row_plain in zip(cached, plain, strict=True):
+        for a, b in zip(row_cached, row_plain, strict=True):
+            assert abs(a.sum_logprob - b.sum_logprob) < 1e-4

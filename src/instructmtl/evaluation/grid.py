@@ -184,7 +184,7 @@ def _stack(models: Mapping[str, PreTrainedModel], members: Sequence[Member]) -> 
                 "grid compares checkpoints of one base model, give checkpoints of the same base"
             )
     return {
-        key: torch.stack([named[m.checkpoint][key].detach() for m in members]).clone().requires_grad_(True)
+        key: torch.stack([named[m.checkpoint][key].detach() for m in members]).requires_grad_(True)
         for key in shapes
     }
 
