@@ -50,16 +50,15 @@ def _load_models(paths: list[str], device: str) -> tuple[dict[str, Any], Any]:
     return models, tokenizer
 
 
-def _table(rows: list[Any], title: str) -> Table:
-    """One line per (checkpoint, task, n, seed), one column per metric present."""
+def _table(rows: list[Any], title: str, signed: bool) -> Table:
+    """One line per (checkpoint, task, n, seed), one column per metric present (``signed``: show +/-)."""
     grouped: dict[tuple, dict[str, float]] = {}
     for row in rows:
         grouped.setdefault((row.checkpoint, row.task, row.n, row.seed), {})[row.metric] = row.value
     present = [m for m in _METRIC_COLUMNS if any(m in values for values in grouped.values())]
     table = Table("checkpoint", "task", "n", "seed", *present, title=title)
     for (checkpoint, task, n, seed), values in grouped.items():
-        cells = [f"{values[m]:+.4f}" if m in values and "transfer" in title else
-                 (f"{values[m]:.4f}" if m in values else "") for m in present]
+        cells = [(f"{values[m]:+.4f}" if signed else f"{values[m]:.4f}") if m in values else "" for m in present]
         table.add_row(escape(checkpoint), escape(task), str(n), str(seed), *cells)
     return table
 
@@ -115,8 +114,8 @@ def transfer(
                           "skipped": [asdict(s) for s in result.skipped]}))
         return
     out = Console()
-    out.print(_table(list(result.scores), "fine-tuned scores"))
+    out.print(_table(list(result.scores), "fine-tuned scores", signed=False))
     if deltas:
-        out.print(_table(deltas, f"transfer: score - score(base {escape(base or '')})"))
+        out.print(_table(deltas, f"transfer: score - score(base {escape(base or '')})", signed=True))
     for skip in result.skipped:
         out.print(f"skipped {escape(skip.task)} n={skip.n}: the task has {skip.available} train instances")

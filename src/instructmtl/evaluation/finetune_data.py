@@ -12,8 +12,8 @@ seed alone, never from a checkpoint:
   examples and then from train instances that no fine-tune uses.
 
 Token ids follow the scorers' rule (:func:`~instructmtl.evaluation._prefix_cache.encode_pair`
-on ``prefix + query`` and the completion, no special tokens), not
-``tokenize_prompt``'s piece-by-piece ids with a BOS: a byte-level BPE splits
+on ``prefix + query`` and the completion, no special tokens; instruction-tuning uses
+the same rule), not piece-by-piece ids: a byte-level BPE splits
 ``"\\n\\nNow"`` differently from ``"\\n\\n"`` + ``"Now"``, and a model
 fine-tuned on one segmentation and scored on the other would lose score for a
 reason that has nothing to do with transfer. Training on exactly the ids
@@ -31,12 +31,10 @@ from dataclasses import dataclass
 
 from transformers import PreTrainedTokenizerBase
 
-from instructmtl.errors import PromptTooLongError
-from instructmtl.evaluation._prefix_cache import encode_pair
 from instructmtl.prompts import Prompt, TaskPrompter, fit_to_context, parse_encoding
 from instructmtl.tasks.schema import Instance, Task
 from instructmtl.tasks.selection import TaskSplit
-from instructmtl.training.examples import TrainExample
+from instructmtl.training.examples import TrainExample, tokenize_prompt
 
 __all__ = ["FewShotTask", "build_few_shot_task", "cycle_order", "step_indices"]
 
@@ -75,18 +73,14 @@ class FewShotTask:
 
 
 def example_from_prompt(prompt: Prompt, tokenizer: PreTrainedTokenizerBase, max_length: int) -> TrainExample:
-    """Token ids of ``prefix + query`` and the completion, split where the scorer splits them.
+    """Token ids of the prompt and its completion, split where the scorer splits them.
+
+    The same tokenization instruction-tuning uses (:func:`~instructmtl.training.examples.tokenize_prompt`).
 
     Raises:
-        PromptTooLongError: when the example is longer than ``max_length``.
+        PromptTooLongError: when the target alone is longer than ``max_length``.
     """
-    context, completion = encode_pair(tokenizer, prompt.prefix + prompt.query, prompt.completion)
-    if len(context) + len(completion) > max_length:
-        raise PromptTooLongError(
-            f"task '{prompt.task}' instance '{prompt.instance_id}': {len(context) + len(completion)} tokens "
-            f"exceed max_length {max_length}; raise the fine-tuning max_length or shorten the encoding"
-        )
-    return TrainExample(prompt.task, prompt.task, tuple(context + completion), len(context))
+    return tokenize_prompt(prompt, prompt.task, tokenizer, max_length)
 
 
 def build_few_shot_task(

@@ -17,7 +17,7 @@ from transformers import PreTrainedTokenizerBase
 
 from instructmtl.prompts import FitReport, TaskPrompter, fit_to_context, parse_encoding
 from instructmtl.tasks.selection import TaskSplit
-from instructmtl.training.examples import TrainExample, bos_ids, tokenize_prompt
+from instructmtl.training.examples import TrainExample, tokenize_prompt
 
 
 @dataclass
@@ -82,8 +82,7 @@ def build_instruction_data(
             prompts.extend(TaskPrompter(split.task, spec, seed).encode_all(split.train))
     fitted, report = fit_to_context(prompts, tokenizer, max_length)
     groups = {s.name: (s.name if group_by == "task" else s.task.category) for s in tasks}
-    bos = bos_ids(tokenizer)
     by_task: dict[str, list[TrainExample]] = {s.name: [] for s in tasks}
     for prompt in fitted:
-        by_task[prompt.task].append(tokenize_prompt(prompt, groups[prompt.task], tokenizer, max_length, bos))
+        by_task[prompt.task].append(tokenize_prompt(prompt, groups[prompt.task], tokenizer, max_length))
     return InstructionData({t: tuple(v) for t, v in by_task.items()}, groups, seed, report)

@@ -1,19 +1,17 @@
 """Prompts → token ids with a loss mask on the target: what instruction-tuning trains on.
 
-The token ids are those of the prompt's pieces tokenized one by one (prefix,
-query, completion), the rule :mod:`instructmtl.prompts` documents and the
-evaluation's prefix cache uses; training on the same segmentation the model is
-scored on keeps target NLLs comparable.
+The token ids follow the evaluation scorers' rule (lm-evaluation-harness's), so
+training sees the segmentation the model is scored on and target NLLs compare.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from transformers import PreTrainedTokenizerBase
 
 from instructmtl.errors import PromptTooLongError
+from instructmtl.evaluation._prefix_cache import encode_pair
 from instructmtl.prompts import Prompt
 
 IGNORE_INDEX = -100
@@ -41,36 +39,32 @@ class TrainExample:
         return len(self.input_ids) - self.target_start
 
 
-def bos_ids(tokenizer: PreTrainedTokenizerBase) -> list[int]:
-    """The BOS token the tokenizer puts in front of a text, if it does (Llama does, GPT-2 does not)."""
-    with_special = tokenizer("a", add_special_tokens=True)["input_ids"]
-    without = tokenizer("a", add_special_tokens=False)["input_ids"]
-    return list(with_special[: len(with_special) - len(without)]) if with_special[-len(without):] == without else []
-
-
 def tokenize_prompt(
-    prompt: Prompt, group: str, tokenizer: PreTrainedTokenizerBase, max_length: int, prefix_bos: Sequence[int]
+    prompt: Prompt, group: str, tokenizer: PreTrainedTokenizerBase, max_length: int
 ) -> TrainExample:
-    """Tokenizes one prompt and its completion.
+    """Tokenizes one prompt and its completion exactly as the evaluation scorers read them.
+
+    The ids are lm-evaluation-harness's split of ``text + completion`` (see
+    :func:`instructmtl.evaluation._prefix_cache.encode_pair`), with no BOS, so a
+    model is trained on the very segmentation it is scored on.
 
     Args:
         prompt: the encoded instance (already fitted to the context by the caller).
         group: its gradient group.
         tokenizer: the model's tokenizer.
         max_length: the context budget.
-        prefix_bos: the ids to put first (see :func:`bos_ids`).
 
     Raises:
-        PromptTooLongError: when prompt and target exceed ``max_length``; the caller
-            fits prompts first (:func:`instructmtl.prompts.fit_to_context`), so this
-            only fires for a target that alone is too long.
+        PromptTooLongError: when the target alone does not fit. A prompt that
+            :func:`~instructmtl.prompts.fit_to_context` fitted piece by piece can come
+            out a token or two longer as one string; those few tokens are cut from
+            the start of the prompt, never from the target.
     """
-    encode = lambda text: tokenizer(text, add_special_tokens=False)["input_ids"]  # noqa: E731
-    context = list(prefix_bos) + encode(prompt.prefix) + encode(prompt.query)
-    target = encode(prompt.completion)
-    if len(context) + len(target) > max_length:
+    context, target = encode_pair(tokenizer, prompt.text, prompt.completion)
+    if len(target) >= max_length:
         raise PromptTooLongError(
-            f"task '{prompt.task}' instance '{prompt.instance_id}': {len(context) + len(target)} tokens "
-            f"exceed max_length {max_length}; raise data.max_length or lower the demonstrations"
+            f"task '{prompt.task}' instance '{prompt.instance_id}': its target alone has {len(target)} tokens, "
+            f"more than max_length {max_length}; raise data.max_length"
         )
+    context = context[max(0, len(context) + len(target) - max_length) :]
     return TrainExample(prompt.task, group, tuple(context + target), len(context))

@@ -7,6 +7,8 @@ would show.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import copy
 from pathlib import Path
 
@@ -27,6 +29,16 @@ from instructmtl.tasks.schema import output_type
 from instructmtl.tasks.selection import TaskSplit
 
 NLL_TOLERANCE = 1e-4  # fp32: batched (vmap, eager attention) vs one by one (SDPA) differ by float rounding
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread() -> Iterator[None]:
+    """One torch thread: on the shared 2-core machine, two OpenMP threads on these tiny ops wait on each
+    other and make the test up to 100x slower (measured: 98 s against 0.8 s); restored afterwards."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +73,6 @@ def _snapshot(model: PreTrainedModel) -> dict[str, torch.Tensor]:
     return {k: v.clone() for k, v in model.state_dict().items()}
 
 
-@pytest.mark.slow
 def test_batched_grid_equals_one_by_one(checkpoints, tiny, held_out) -> None:
     # n=2 with batch 4 gives members of fewer rows than the chunk (zero-weight rows); strong
     # clipping and decay exercise per-member norms and decay groups
@@ -131,7 +142,6 @@ def test_every_checkpoint_sees_the_same_batches_in_the_same_order(checkpoints, t
     assert [step[0] for step in per_member] == expected and [step[1] for step in per_member] == expected
 
 
-@pytest.mark.slow
 def test_transfer_sign_from_a_checkpoint_that_already_knows_the_task(tiny, held_out) -> None:
     model, tokenizer = tiny
     split = held_out["classification"]
@@ -148,7 +158,7 @@ def test_transfer_sign_from_a_checkpoint_that_already_knows_the_task(tiny, held_
         assert delta.value < -0.5 and not delta.higher_is_better  # a better start: lower NLL
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # importing peft alone takes several seconds on the shared machine
 def test_lora_mode_runs_and_leaves_the_checkpoint_untouched(tiny, held_out) -> None:
     model, tokenizer = tiny
     split = held_out["classification"]
