@@ -83,12 +83,14 @@ MICRO = Preset(
     context_len=128, batch_size=8, steps=60, lr=3e-3, warmup_steps=10, precision="fp32",
     tokenizer_documents=2_000,
 )
-#: The CPU default (shipped pretrained in ``instructmtl/assets/base-tiny``): 1.2M parameters, 6.1M
-#: training tokens. Width 128 rather than 192: at the same token budget both reached the same loss and
-#: ICL curve, and the narrower model makes every later stage of the default study twice as fast.
+#: The CPU default (shipped pretrained in ``instructmtl/assets/base-tiny``): 1.2M parameters, 12.3M
+#: training tokens (about 35 minutes on one core). Width 128 rather than 192: at 6M tokens both reached
+#: the same loss and ICL curve, and the narrower model makes every later stage of the default study twice
+#: as fast. 3000 rather than 1500 steps: the held-out ICL curve kept improving (k=4 loss 2.03 → 1.85) and
+#: word sentiment went from chance to learnt.
 TINY = Preset(
     name="tiny", vocab_size=1024, hidden_size=128, num_layers=4, num_heads=4, intermediate_size=512,
-    context_len=512, batch_size=8, steps=1500, lr=1e-3, warmup_steps=100,
+    context_len=512, batch_size=8, steps=3000, lr=1e-3, warmup_steps=100,
 )
 #: For a GPU: tens of millions of parameters.
 SMALL = Preset(
