@@ -38,8 +38,10 @@ def test_loss_is_the_mean_target_nll(setup):
     task = tasks[0]
     point = icl_probe(model, tokenizer, [task], ks=[1], seed=0, n_eval=1)[1]
     prompt = _prompts(task, 1, 0, 1)[0]
-    context = tokenizer(prompt.text)["input_ids"]
-    target = tokenizer(prompt.target, add_special_tokens=False)["input_ids"]
+    # the study's tokenization: no added special tokens, the target's leading space starts the target
+    context = tokenizer(prompt.text, add_special_tokens=False)["input_ids"]
+    target = tokenizer(prompt.text + prompt.target, add_special_tokens=False)["input_ids"][len(context) :]
+    assert target and tokenizer.decode(target) == prompt.target
     with torch.no_grad():
         logits = model(input_ids=torch.tensor([context + target])).logits[0]
     logprobs = torch.log_softmax(logits.float(), -1)

@@ -8,10 +8,12 @@ with k demonstrations drawn from the task's other instances, and the model's
 mean per-token negative log-likelihood of the target is recorded. A model that
 learns in context has a loss that falls as k grows.
 
-It also reports the teacher-forced exact match: the share of targets whose
-every token is the model's top prediction. That equals greedy decoding's exact
-match on the target (the first wrong token is where greedy decoding would
-diverge), at the cost of one forward pass instead of a generation loop.
+Scoring is the study's own (:func:`instructmtl.evaluation.score_continuations`:
+lm-evaluation-harness tokenization, no added special tokens, shared-prefix KV
+cache), so the probe measures exactly the ICL target NLL a study reports. It
+also reports the teacher-forced exact match: the share of targets whose every
+token is the model's top prediction, which equals greedy decoding's exact match
+on the target (the first wrong token is where greedy decoding would diverge).
 
 The full evaluation (generation, ROUGE-L, rank classification) lives in
 :mod:`instructmtl.evaluation`; this probe is what the pretraining bench,
@@ -23,14 +25,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from instructmtl.errors import PromptTooLongError
+from instructmtl.evaluation import ContinuationScore, score_continuations
 from instructmtl.prompts import Prompt, TaskPrompter, parse_encoding
 from instructmtl.tasks.schema import Task
 
-#: Prompts scored per forward pass.
+#: Instances scored per forward pass (after the shared prefix).
 BATCH_SIZE = 16
 
 
@@ -63,38 +65,24 @@ def _prompts(task: Task, k: int, seed: int, n_eval: int) -> list[Prompt]:
     return list(prompter.encode_all(evals))
 
 
-def _token_ids(prompt: Prompt, tokenizer: PreTrainedTokenizerBase, max_len: int) -> tuple[list[int], int]:
-    """Prompt ids (with the tokenizer's special tokens) + target ids, and the target's start."""
-    context = tokenizer(prompt.text)["input_ids"]
-    target = tokenizer(prompt.target, add_special_tokens=False)["input_ids"]
-    if len(context) + len(target) > max_len:
+def _check_fits(prompt: Prompt, tokenizer: PreTrainedTokenizerBase, max_len: int) -> None:
+    n_tokens = len(tokenizer(prompt.text + prompt.target, add_special_tokens=False)["input_ids"])
+    if n_tokens > max_len:
         raise PromptTooLongError(
-            f"task '{prompt.task}' ({prompt.encoding}): {len(context) + len(target)} tokens exceed the model's "
+            f"task '{prompt.task}' ({prompt.encoding}): {n_tokens} tokens exceed the model's "
             f"{max_len}; probe with a smaller k or shorter tasks"
         )
-    return context + target, len(context)
 
 
-@torch.no_grad()
-def _score(model: PreTrainedModel, batch: list[tuple[list[int], int]], pad_id: int) -> list[tuple[float, int, bool]]:
-    """(summed target NLL, target tokens, all-correct) for each sequence of a batch."""
-    width = max(len(ids) for ids, _ in batch)
-    input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(batch), width), dtype=torch.long)
-    for row, (ids, _) in enumerate(batch):
-        input_ids[row, : len(ids)] = torch.tensor(ids)
-        mask[row, : len(ids)] = 1
-    logits = model(input_ids=input_ids.to(model.device), attention_mask=mask.to(model.device)).logits.float().cpu()
-    logprobs = torch.log_softmax(logits, dim=-1)
-    results = []
-    for row, (ids, start) in enumerate(batch):
-        # position p predicts token p + 1
-        positions = torch.arange(start - 1, len(ids) - 1)
-        targets = torch.tensor(ids[start:])
-        token_lp = logprobs[row, positions, targets]
-        correct = bool((logits[row, positions].argmax(-1) == targets).all())
-        results.append((-float(token_lp.sum()), len(targets), correct))
-    return results
+def _task_scores(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prompts: list[Prompt]
+) -> list[ContinuationScore]:
+    """The target's score for each prompt of one task, with the study's own scorer (shared prefix)."""
+    max_len = model.config.max_position_embeddings
+    for prompt in prompts:
+        _check_fits(prompt, tokenizer, max_len)
+    items = [(p.query, [p.target]) for p in prompts]
+    return [choices[0] for choices in score_continuations(model, tokenizer, prompts[0].prefix, items, BATCH_SIZE)]
 
 
 def icl_probe(
@@ -109,7 +97,7 @@ def icl_probe(
 
     Args:
         model: a causal LM (evaluated as is, in eval mode, without gradients).
-        tokenizer: its tokenizer; needs a pad token or an EOS to pad with.
+        tokenizer: its tokenizer.
         tasks: the tasks to probe, each with at least ``2 * n_eval`` instances ideally.
         ks: demonstration counts, e.g. ``(0, 1, 2, 4)``.
         seed: selects the demonstrations drawn from each task's pool.
@@ -122,23 +110,18 @@ def icl_probe(
         PromptTooLongError: if a prompt does not fit the model's context.
     """
     model.eval()
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    max_len = model.config.max_position_embeddings
     curve: dict[int, IclPoint] = {}
     for k in ks:
         per_task: dict[str, float] = {}
-        matches: list[bool] = []
+        greedy: list[bool] = []
         for task in tasks:
-            encoded = [_token_ids(p, tokenizer, max_len) for p in _prompts(task, k, seed, n_eval)]
-            scored = [
-                r for i in range(0, len(encoded), BATCH_SIZE) for r in _score(model, encoded[i : i + BATCH_SIZE], pad_id)
-            ]
-            per_task[task.name] = sum(nll for nll, _, _ in scored) / sum(n for _, n, _ in scored)
-            matches.extend(ok for _, _, ok in scored)
+            scores = _task_scores(model, tokenizer, _prompts(task, k, seed, n_eval))
+            per_task[task.name] = -sum(s.sum_logprob for s in scores) / sum(s.n_tokens for s in scores)
+            greedy.extend(s.is_greedy for s in scores)
         curve[k] = IclPoint(
             k=k,
             loss=sum(per_task.values()) / len(per_task),
-            exact_match=sum(matches) / len(matches),
+            exact_match=sum(greedy) / len(greedy),
             per_task=per_task,
         )
     return curve
