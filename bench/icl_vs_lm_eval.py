@@ -12,8 +12,10 @@ the same Hugging Face model directory:
   are ``TARGET_SEPARATOR + label`` for every label of the task, gold is the
   index of the instance's first output;
 * ours: :func:`instructmtl.evaluation.task_scoring.score_prompts` per task
-  (rank classification through the shared-prefix KV cache of
-  :func:`instructmtl.evaluation.loglik.score_continuations`);
+  (rank classification through
+  :func:`instructmtl.evaluation.loglik.score_continuations`: the shared
+  prefix's KV cache computed once, then every query and the fed tokens of
+  multi-token labels packed into a few rows with a 4-D attention mask);
 * lm-eval: the same data exported at run time into a temporary folder as one
   local task per source task (a JSONL file and a YAML with
   ``output_type: multiple_choice``, ``doc_to_text`` = the whole context

@@ -5,12 +5,15 @@ the same batch and micro-batch sizes, optimizer (AdamW, same lr, betas,
 clipping and schedule) and precision:
 
 * ours: :func:`instructmtl.workflows.tune.main` with the proportional sampler,
-  mixed batching and the mean aggregator (left-padded, length-grouped
-  micro-batches; logits only for the target tail);
+  mixed batching and the mean aggregator (left-padded micro-batches cut by
+  length at the least padding-plus-passes cost; logits only for the target
+  tail; in bf16 on CPU, attention computed in fp32);
 * Trainer: right padding with ``DataCollatorForSeq2Seq`` (labels ``-100`` on the
   prompt and on pads), sequential sampling of a list holding exactly the
   examples our run drew, in draw order, gradient accumulation over the same
-  micro-batch size, full-sequence logits and loss (its standard recipe).
+  micro-batch size, full-sequence logits and loss, fused AdamW (its standard
+  recipe; ``adamw_torch_fused`` is Trainer's default optimizer from torch 2.8,
+  and the same kernel as ours).
 
 The examples are drawn here with the same public pieces the tune workflow uses
 (sampler, batch composer, ``InstructionData.take``) and checked against the
@@ -263,7 +266,7 @@ def run_trainer(config: TuneConfig, steps: list[list[TrainExample]], flops: floa
             gradient_accumulation_steps=config.batch_size // config.micro_batch_size,
             learning_rate=optim.lr, weight_decay=optim.weight_decay, adam_beta1=optim.betas[0],
             adam_beta2=optim.betas[1], max_grad_norm=optim.clip_norm, lr_scheduler_type=optim.schedule,
-            warmup_steps=math.ceil(optim.warmup * config.steps), optim="adamw_torch",
+            warmup_steps=math.ceil(optim.warmup * config.steps), optim="adamw_torch_fused",
             bf16=config.precision == "bf16", use_cpu=True, seed=config.seed,
             train_sampling_strategy="sequential", dataloader_drop_last=False,
             report_to="none", save_strategy="no", logging_strategy="no", disable_tqdm=True,

@@ -8,7 +8,8 @@ constant learning rate and fp32:
 
 * grid: :func:`instructmtl.evaluation.grid.train_chunk` over the chunks
   :func:`~instructmtl.evaluation.grid.plan_chunks` makes of all members
-  (stacked parameters under ``torch.vmap``; logits for the target tail only);
+  (stacked parameters under ``torch.vmap``; each member's step packed as its rows' shared
+  prefix once plus every row's own tokens, attention per row; logits at target tokens only);
 * Trainer: one ``Trainer`` per fine-tune on a copy of the checkpoint, fed a list
   holding exactly the rows of each step in step order (sequential sampling),
   right padding with ``DataCollatorForSeq2Seq``, full-sequence logits and loss.

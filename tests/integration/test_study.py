@@ -130,3 +130,22 @@ def test_ray_executor_with_two_workers_gives_the_same_results(
     assert ray_scores.keys() == local.keys()
     # Ray workers run one torch thread each; float sums may then round differently in the last bits
     assert all(abs(ray_scores[k] - local[k]) <= 1e-6 * max(1.0, abs(local[k])) for k in local)
+
+
+def test_two_local_workers_give_the_same_results_and_the_runner_is_one_of_them(
+    uninterrupted: Path, tiny_lm_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "two-workers"
+    process = subprocess.Popen([*command(out, tiny_lm_dir), "--set", "executor.workers=2"], env=environment(),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, stderr = process.communicate(timeout=900)
+    assert process.returncode == 0, stderr[-3000:]
+    with sqlite3.connect(out / "results.sqlite") as conn:
+        pids = {int(row[0].rsplit(":", 1)[1]) for row in conn.execute("SELECT worker FROM jobs")}
+        statuses = {row[0] for row in conn.execute("SELECT status FROM jobs")}
+    # the runner process ran jobs itself (in a thread) next to one spawned worker process
+    assert process.pid in pids and len(pids) == 2 and statuses == {"done"}
+    two, one = scores(out), scores(uninterrupted)
+    assert two.keys() == one.keys()
+    # both sides run one torch thread per worker, so the numbers are the same to float rounding
+    assert all(abs(two[k] - one[k]) <= 1e-6 * max(1.0, abs(one[k])) for k in one)

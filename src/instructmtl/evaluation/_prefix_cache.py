@@ -69,11 +69,32 @@ def encode_choices(
     Returns:
         ``(context_ids, [continuation_ids, ...])`` in the order of ``continuations``.
     """
+    return encode_many_choices(tokenizer, [(context, continuations)])[0]
+
+
+def encode_many_choices(
+    tokenizer: PreTrainedTokenizerBase, items: Sequence[tuple[str, Sequence[str]]]
+) -> list[tuple[list[int], list[list[int]]]]:
+    """:func:`encode_choices` of every ``(context, continuations)`` item, in one tokenizer call.
+
+    A task's contexts all repeat its long prefix, so encoding them is a real
+    share of scoring time; one batched call of a fast tokenizer pays its
+    per-call overhead once and encodes the strings in parallel.
+    """
     # The stripped whitespace moves into every continuation, so the joined
     # string is ``context + continuation`` unchanged.
-    context_ids = encode(tokenizer, context.rstrip())
-    joined = tokenizer([context + cont for cont in continuations], add_special_tokens=False)["input_ids"]
-    return context_ids, [list(ids[len(context_ids) :]) for ids in joined]
+    texts = []
+    for context, continuations in items:
+        texts.append(context.rstrip())
+        texts.extend(context + cont for cont in continuations)
+    ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
+    encoded, at = [], 0
+    for _, continuations in items:
+        context_ids = list(ids[at])
+        joined = ids[at + 1 : at + 1 + len(continuations)]
+        encoded.append((context_ids, [list(j[len(context_ids) :]) for j in joined]))
+        at += 1 + len(continuations)
+    return encoded
 
 
 def shared_length(prefix_ids: Sequence[int], contexts: Sequence[Sequence[int]]) -> int:

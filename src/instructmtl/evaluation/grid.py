@@ -7,21 +7,19 @@ stacked along a new leading dimension and trained at once with
 ``torch.func.functional_call`` under ``torch.vmap``, so every layer runs one
 batched matrix product for all members. What that saves against one
 fine-tune at a time (``bench/transfer_grid.py``): the per-operation overhead
-of M small models, the rows' shared prompt prefix (run once per member and
-step instead of once per row), and the output layer on prompt positions. A
-small model on a CPU is bound by its matrix products, so the gain is what
-the skipped work is worth: 1.65x (``id``) to 2.3x (``pos-2``) less time per
-fine-tune than a ``transformers.Trainer`` per fine-tune on the built-in tiny
-model, one thread.
+of M small models; padding, because each member's step is one packed sequence
+(the rows' shared prompt prefix once, then each row's own tokens, see
+:mod:`.grid_batch`) instead of rows padded to the longest; the repeated prefix;
+and the output layer everywhere but at target tokens. A small model on a CPU
+is bound by its matrix products, so the gain is what the skipped work is worth
+(figures in ``bench/README.md``).
 
 Why this is exactly M independent fine-tunes:
 
-* each member gets its own micro-batch of identical shape: its
-  ``min(n, batch_size)`` instances of the step, left-padded to the chunk's
-  longest row; a member with fewer rows than the chunk's widest gets copies
-  of its first row with every label ignored, which add nothing to its loss
-  (:mod:`.grid_batch`, which also runs the rows' shared prompt prefix once
-  per member and step, exactly);
+* each member gets its own packed step: its ``min(n, batch_size)`` instances
+  of the step, packed after their shared prefix, right-padded to the chunk's
+  longest packed step (pads are seen by nothing and never read), and the
+  loss is the mean NLL over its target tokens, as one fine-tune computes it;
 * the loss is the sum of the members' losses, and no parameter is shared, so
   the gradient of member m's slice is the gradient of member m's own loss;
 * AdamW is elementwise, so one AdamW over the stacked tensors is M
@@ -30,12 +28,11 @@ Why this is exactly M independent fine-tunes:
   its slices (:func:`clip_per_member`), the same formula as
   ``torch.nn.utils.clip_grad_norm_``.
 
-Attention runs in ``eager`` mode with an explicit 4-D additive mask, because
+Attention runs in :mod:`.grid_attention` (segment by segment, so rows do not
+pay for each other's tokens), with explicit masks and position ids, because
 Hugging Face's mask builder branches on tensor values (which ``vmap`` cannot
-trace) and CPU SDPA kernels have no batching rule. The mask lets every
-position see itself, so padding rows never produce NaN (pad outputs are never
-read). Full fine-tuning only: LoRA fine-tunes run one by one
-(:mod:`.finetune_single`).
+trace) and CPU SDPA kernels have no batching rule. Full fine-tuning only:
+LoRA fine-tunes run one by one (:mod:`.finetune_single`).
 """
 
 from __future__ import annotations
@@ -45,15 +42,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch.func import functional_call, vmap
-from transformers import DynamicCache, PreTrainedModel
+from transformers import PreTrainedModel
 
 from instructmtl.errors import ConfigError
 from instructmtl.evaluation.finetune_config import FinetuneConfig
 from instructmtl.evaluation.finetune_data import FewShotTask, cycle_order, step_indices
 from instructmtl.evaluation.finetune_single import adamw, autocast, check_finite
-from instructmtl.evaluation.grid_batch import shared_prefix_length, step_inputs
-from instructmtl.training.batches import MicroBatch, per_example_nll
+from instructmtl.evaluation.grid_attention import ATTENTION_NAME
+from instructmtl.evaluation.grid_batch import packed_length, shared_prefix_length, step_inputs
+from instructmtl.training.examples import IGNORE_INDEX
 
 __all__ = ["Member", "TrainedChunk", "clip_per_member", "load_member", "member_bytes", "plan_chunks", "train_chunk"]
 
@@ -94,18 +93,19 @@ class TrainedChunk:
 
 @dataclass(frozen=True)
 class _Shape:
-    """A member's batch shape: rows per step, longest row after the shared prefix, target tail kept."""
+    """A member's step shape at its widest over the steps: packed tokens, and target tokens."""
 
-    rows: int
     length: int
     keep: int
 
 
-def _shape(task: FewShotTask, n: int, config: FinetuneConfig) -> _Shape:
-    examples = task.train[:n]
+def _shape(task: FewShotTask, member: Member, config: FinetuneConfig) -> _Shape:
+    examples = task.train[: member.n]
     prefix = shared_prefix_length(examples)
-    keep = max(ex.n_target_tokens for ex in examples) + 1
-    return _Shape(config.rows(n), max(len(ex.input_ids) for ex in examples) - prefix, keep)
+    order, rows = cycle_order(member.task, member.n, member.seed), config.rows(member.n)
+    steps = [[examples[i] for i in step_indices(order, rows, step)] for step in range(min(config.steps, member.n))]
+    return _Shape(max(packed_length(batch, prefix) for batch in steps),
+                  max(sum(ex.n_target_tokens for ex in batch) for batch in steps))
 
 
 def member_bytes(model: PreTrainedModel, rows: int, length: int, keep: int) -> int:
@@ -114,7 +114,8 @@ def member_bytes(model: PreTrainedModel, rows: int, length: int, keep: int) -> i
     Activations per token and layer follow the usual count for a Llama block
     (about 18 hidden-sized and 4 MLP-sized tensors, plus attention scores of
     ``heads * length``); logits of the ``keep`` last positions are counted three
-    times (logits, log-softmax, gradient).
+    times (logits, log-softmax, gradient). The grid counts a packed step as one row of its packed
+    length (an upper bound: its attention runs per row segment).
     """
     cfg = model.config
     per_token_layer = 18 * cfg.hidden_size + 4 * cfg.intermediate_size + 3 * cfg.num_attention_heads * length
@@ -130,24 +131,23 @@ def plan_chunks(
     """Groups members into chunks that fit the memory budget and waste little on padding.
 
     Members are sorted by (task, seed, n, checkpoint), so a chunk mostly holds
-    one task's fine-tunes from several checkpoints: same rows, same lengths.
-    Every member of a chunk is padded to the chunk's widest shape (rows, and
-    longest row after the shared prefix), so a chunk is closed when one more
-    member would break ``grid_max_members``, the estimated memory
-    ``grid_memory_gb`` (counted at the padded shape), or ``grid_min_efficiency``
-    (the members' own shapes over the padded shape: 1 when all members have
-    the same shape). A member that alone exceeds the budget still gets a
-    chunk of its own.
+    one task's fine-tunes from several checkpoints: the same packed steps.
+    Every member's packed step is padded to the chunk's longest, so a chunk is
+    closed when one more member would break ``grid_max_members``, the
+    estimated memory ``grid_memory_gb`` (counted at the padded shape), or
+    ``grid_min_efficiency`` (the members' own tokens over the padded tokens,
+    each member counted at its widest step: 1 when all members have the same
+    shape). A member that alone exceeds the budget still gets a chunk of its own.
     """
     budget = config.grid_memory_gb * 2**30
     chunks: list[list[Member]] = []
     shapes: list[_Shape] = []
     for member in sorted(members):
-        shape = _shape(tasks[(member.task, member.seed)], member.n, config)
+        shape = _shape(tasks[(member.task, member.seed)], member, config)
         trial = [*shapes, shape]
-        rows, length = max(s.rows for s in trial), max(s.length for s in trial)
-        cost = len(trial) * member_bytes(model, rows, length, max(s.keep for s in trial))
-        efficiency = sum(s.rows * s.length for s in trial) / (len(trial) * rows * length)
+        length = max(s.length for s in trial)
+        cost = len(trial) * member_bytes(model, 1, length, max(s.keep for s in trial))
+        efficiency = sum(s.length for s in trial) / (len(trial) * length)
         if not chunks or len(trial) > config.grid_max_members or cost > budget or (
             efficiency < config.grid_min_efficiency
         ):
@@ -197,25 +197,21 @@ def _stack(models: Mapping[str, PreTrainedModel], members: Sequence[Member]) -> 
 
 
 def _per_member_loss(template: PreTrainedModel, buffers: dict[str, torch.Tensor]) -> Callable[..., torch.Tensor]:
-    """``(stacked params, *StepInputs.tensors()) -> [M]``: each member's mean target NLL over its rows."""
+    """``(stacked params, *StepInputs.tensors()) -> [M]``: each member's mean target NLL over its step."""
 
-    def member_loss(params, prefix_ids, prefix_positions, prefix_mask, input_ids, positions, mask, labels):  # type: ignore[no-untyped-def]
-        def run(**inputs):  # type: ignore[no-untyped-def]
-            return functional_call(template, (params, buffers), (), inputs)
-
-        extra = {}
-        if prefix_ids.shape[-1]:  # a static shape under vmap, so a plain branch is fine
-            out = run(input_ids=prefix_ids, attention_mask=prefix_mask, position_ids=prefix_positions,
-                      use_cache=True, logits_to_keep=1)
-            rows = input_ids.shape[0]
-            layers = [(layer.keys.expand(rows, -1, -1, -1), layer.values.expand(rows, -1, -1, -1))
-                      for layer in out.cache.layers]
-            extra = {"cache": DynamicCache(ddp_cache_data=layers, config=template.config), "use_cache": True}
-        batch = MicroBatch(input_ids, mask, positions, labels, labels.shape[-1] + 1, (), (), 0)
-        # per_example_nll calls model(**inputs): run the template with this member's weights, continuing
-        # from its prefix cache
-        nll, counts = per_example_nll(lambda **inputs: run(**{**inputs, **extra}), batch)  # type: ignore[arg-type]
-        return nll.sum() / counts.sum()
+    def member_loss(  # type: ignore[no-untyped-def]
+        params, input_ids, positions, mask, segment_query, segment_key, token_slot, targets, labels,
+    ):
+        # logits only where a target token is predicted: a [1, N] index tensor is gathered per member;
+        # the segment layout reaches the attention function through the forward's keyword arguments
+        out = functional_call(template, (params, buffers), (), {
+            "input_ids": input_ids, "attention_mask": mask, "position_ids": positions, "logits_to_keep": targets,
+            "use_cache": False, "segment_query": segment_query, "segment_key": segment_key, "token_slot": token_slot,
+        })
+        logits = out.logits.float()
+        nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),
+                              ignore_index=IGNORE_INDEX, reduction="sum")
+        return nll / (labels != IGNORE_INDEX).sum()
 
     # "different": a model with dropout draws its own masks per member (then the grid equals one-by-one
     # runs in distribution only; Llama-family models have no dropout and match exactly)
@@ -243,11 +239,10 @@ def train_chunk(
         TrainingDivergedError: a member's loss became NaN or infinite.
     """
     template = copy.deepcopy(models[members[0].checkpoint])
-    template.set_attn_implementation("eager")
+    template.set_attn_implementation(ATTENTION_NAME)
     template.train()
-    # vmap folds a member's rows into one matrix product only when the input is contiguous; the model
-    # slices the kept positions out of its hidden states (a strided view) before the output layer, and
-    # vmap would then multiply row by row, copying the output weight and its gradient once per row
+    # vmap folds the kept positions into one matrix product only when they are contiguous (otherwise it
+    # multiplies row by row, copying the output weight and its gradient each time)
     template.get_output_embeddings().register_forward_pre_hook(
         lambda _module, args: (args[0].contiguous(), *args[1:])
     )

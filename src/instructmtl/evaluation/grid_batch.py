@@ -1,20 +1,26 @@
-"""One optimizer step's inputs for the transfer grid: every member's rows, the shared prompt prefix apart.
+"""One optimizer step's inputs for the transfer grid: each member's rows packed into one sequence.
 
 All training prompts of a task start with the same tokens (the task
 identifier or demonstrations, then the query's ``Now complete the following
 example -`` line): with the ``id`` encoding and a small vocabulary that is
-about two thirds of every row. A member's rows therefore share their first
-``P`` tokens, and the grid runs them once per member and step: a forward over
-the prefix fills a KV cache, which every row then continues from (the cache
-is expanded over the rows, so backward sums the rows' gradients into the
-prefix). This is exact, not an approximation: causal attention makes the
-prefix's keys and values independent of what follows, and each row's tokens
-keep their positions and see exactly the tokens they would see alone.
+a third to two thirds of every row. A member's step is therefore one packed
+sequence: the shared prefix once, then each row's remaining tokens one after
+the other, with no padding between rows. Each row's tokens keep the
+positions they have in the row, and attention is computed per segment (the
+prefix, then each row, :mod:`.grid_attention`): a row attends to the prefix
+and to its own earlier tokens, exactly what it sees run alone (causal
+attention makes the prefix's keys and values independent of what follows;
+backward sums the rows' gradients into the prefix). Against one left-padded
+row per instance this drops the padding to the step's longest row (a quarter
+of the grid's tokens on the built-in suite, whose rows vary in length) as
+well as the repeated prefix.
 
-Shapes must agree across members for ``vmap``, so prefixes are left-padded to
-the chunk's longest and rows' suffixes to the longest suffix; masks hide every
-pad, and each position may always see itself so that a fully padded query row
-never divides by zero in softmax (its outputs are never read).
+Shapes must agree across members for ``vmap``: packed sequences are
+right-padded to the chunk's longest (a pad belongs to no segment, so nothing
+attends to it, and its output is never read), and segments to the chunk's
+most rows and longest segment (a padding query slot sees one key, so softmax
+stays finite; its output is never gathered). Logits are computed only at the
+positions that predict a target token (``targets``), gathered per member.
 """
 
 from __future__ import annotations
@@ -25,10 +31,9 @@ from dataclasses import dataclass
 import torch
 
 from instructmtl.evaluation._prefix_cache import shared_length
-from instructmtl.training.batches import collate
 from instructmtl.training.examples import IGNORE_INDEX, TrainExample
 
-__all__ = ["StepInputs", "shared_prefix_length", "step_inputs"]
+__all__ = ["StepInputs", "packed_length", "shared_prefix_length", "step_inputs"]
 
 
 @dataclass(frozen=True)
@@ -36,48 +41,46 @@ class StepInputs:
     """A step's tensors, member-major (leading dimension M), for the vmapped loss.
 
     Attributes:
-        prefix_ids, prefix_positions: ``[M, 1, P]``, the shared prefix, left-padded.
-        prefix_mask: ``[M, 1, 1, P, P]`` additive mask of the prefix pass.
-        input_ids, positions: ``[M, R, S]``, each row's tokens after the prefix, left-padded.
-        mask: ``[M, R, 1, S, P + S]`` additive mask of the row pass (prefix keys, then its own).
-        labels: ``[M, R, K - 1]`` targets of the last ``K`` positions (``IGNORE_INDEX`` elsewhere
-            and on the zero-weight rows that pad a member to R rows).
+        input_ids, positions: ``[M, 1, T]``, the prefix then every row's tokens after it, right-padded.
+        mask: ``[M, 1, G, Q, K]`` additive mask of each segment's queries over its keys
+            (:mod:`.grid_attention`): first the prefix, cut into pieces of at most Q queries, then
+            one segment per row; Q is the longest row tail.
+        segment_query: ``[M, G, Q]`` packed positions of each segment's queries.
+        segment_key: ``[M, G, K]`` packed positions of each segment's keys: the prefix, then its own tokens.
+        token_slot: ``[M, T]`` each packed position's place among the flattened ``G * Q`` queries.
+        targets: ``[M, 1, N]`` packed positions whose logits predict a target token (0 where unused).
+        labels: ``[M, 1, N]`` the token each of them predicts (``IGNORE_INDEX`` where unused).
     """
 
-    prefix_ids: torch.Tensor
-    prefix_positions: torch.Tensor
-    prefix_mask: torch.Tensor
     input_ids: torch.Tensor
     positions: torch.Tensor
     mask: torch.Tensor
+    segment_query: torch.Tensor
+    segment_key: torch.Tensor
+    token_slot: torch.Tensor
+    targets: torch.Tensor
     labels: torch.Tensor
 
     def tensors(self) -> tuple[torch.Tensor, ...]:
         """The tensors in the order the vmapped loss takes them."""
-        return (self.prefix_ids, self.prefix_positions, self.prefix_mask, self.input_ids, self.positions,
-                self.mask, self.labels)
+        return (self.input_ids, self.positions, self.mask, self.segment_query, self.segment_key, self.token_slot,
+                self.targets, self.labels)
 
 
 def shared_prefix_length(examples: Sequence[TrainExample]) -> int:
     """How many leading tokens all ``examples`` share, keeping at least one context token per row apart.
 
-    The row pass must hold the token whose logits predict the first target
-    token, so the prefix stops before each example's last context token.
+    Each row's part of the packed sequence must hold the token whose logits
+    predict its first target token, so the prefix stops before each example's
+    last context token.
     """
     contexts = [ex.input_ids[: ex.target_start] for ex in examples]
     return shared_length(contexts[0], contexts)
 
 
-def _additive(allowed: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    zero = torch.zeros((), dtype=dtype, device=allowed.device)
-    return torch.where(allowed, zero, torch.finfo(dtype).min)
-
-
-def _self_attention(real: torch.Tensor) -> torch.Tensor:
-    """``[B, L, L]`` allowed: causal over real keys, plus every position on itself."""
-    length = real.shape[-1]
-    causal = torch.ones(length, length, dtype=torch.bool, device=real.device).tril()
-    return (causal & real[:, None, :]) | torch.eye(length, dtype=torch.bool, device=real.device)
+def packed_length(rows: Sequence[TrainExample], prefix: int) -> int:
+    """Tokens of one member's packed step: the prefix once plus every row's tokens after it."""
+    return prefix + sum(len(ex.input_ids) - prefix for ex in rows)
 
 
 def step_inputs(
@@ -88,35 +91,57 @@ def step_inputs(
     Args:
         member_rows: per member, the step's examples (at least one each).
         prefix_lengths: per member, how many leading tokens its rows share
-            (at most :func:`shared_prefix_length` of them; 0 runs no prefix pass for it).
+            (at most :func:`shared_prefix_length` of them; 0 packs whole rows).
         pad_id: the pad token id.
-        dtype: the masks' dtype (the model's).
+        dtype: the mask's dtype (the model's).
     """
-    members, width = len(member_rows), max(len(rows) for rows in member_rows)
-    suffixes, dummy, offsets = [], [], []
-    for rows, p in zip(member_rows, prefix_lengths, strict=True):
-        padded = list(rows) + [rows[0]] * (width - len(rows))
-        suffixes.extend(TrainExample(ex.task, ex.group, ex.input_ids[p:], ex.target_start - p) for ex in padded)
-        dummy.extend([False] * len(rows) + [True] * (width - len(rows)))
-        offsets.extend([p] * width)
-    batch = collate(suffixes, pad_id)
-    labels = batch.labels.masked_fill(torch.tensor(dummy)[:, None], IGNORE_INDEX)
-    longest = max(prefix_lengths)
-    prefix_ids = torch.full((members, longest), pad_id, dtype=torch.long)
-    prefix_real = torch.zeros((members, longest), dtype=torch.bool)
+    members = len(member_rows)
+    lengths = [packed_length(rows, p) for rows, p in zip(member_rows, prefix_lengths, strict=True)]
+    total = max(lengths)
+    n_targets = max(sum(ex.n_target_tokens for ex in rows) for rows in member_rows)
+    # segments hold at most one row's tail of queries: a long prefix (demonstrations) is cut into
+    # several segments rather than padding every row's segment to the prefix's length
+    n_queries = max(len(ex.input_ids) - p for rows, p in zip(member_rows, prefix_lengths, strict=True) for ex in rows)
+    n_segments = max(-(-p // n_queries) + len(rows) for rows, p in zip(member_rows, prefix_lengths, strict=True))
+    n_keys = max(p + max(len(ex.input_ids) - p for ex in rows)
+                 for rows, p in zip(member_rows, prefix_lengths, strict=True))
+    ids = torch.full((members, total), pad_id, dtype=torch.long)
+    positions = torch.zeros((members, total), dtype=torch.long)
+    segment_query = torch.zeros((members, n_segments, n_queries), dtype=torch.long)
+    segment_key = torch.zeros((members, n_segments, n_keys), dtype=torch.long)
+    # a padding query slot may see its key slot 0 only (any finite row keeps softmax finite; never read)
+    allowed = torch.zeros((members, n_segments, n_queries, n_keys), dtype=torch.bool)
+    allowed[..., 0] = True
+    token_slot = torch.zeros((members, total), dtype=torch.long)
+    targets = torch.zeros((members, n_targets), dtype=torch.long)
+    labels = torch.full((members, n_targets), IGNORE_INDEX, dtype=torch.long)
     for m, (rows, p) in enumerate(zip(member_rows, prefix_lengths, strict=True)):
-        prefix_ids[m, longest - p :] = torch.tensor(rows[0].input_ids[:p], dtype=torch.long)
-        prefix_real[m, longest - p :] = True
-    prefix_positions = (prefix_real.long().cumsum(-1) - 1).clamp(min=0)
-    row_prefix = prefix_real.repeat_interleave(width, dim=0)[:, None, :].expand(-1, batch.input_ids.shape[-1], -1)
-    allowed = torch.cat([row_prefix, _self_attention(batch.attention_mask.bool())], dim=-1)
-    per_member = lambda t: t.view(members, width, *t.shape[1:])  # noqa: E731
+        prefix = torch.arange(p)
+        ids[m, :p] = torch.tensor(rows[0].input_ids[:p], dtype=torch.long)
+        positions[m, :p] = prefix
+        # (query positions, key positions) in the packed sequence; the prefix sees itself causally
+        segments = [(prefix[i : i + n_queries], prefix) for i in range(0, p, n_queries)]
+        start, k = p, 0
+        for ex in rows:
+            tail = torch.arange(start, start + len(ex.input_ids) - p)
+            ids[m, tail] = torch.tensor(ex.input_ids[p:], dtype=torch.long)
+            positions[m, tail] = torch.arange(p, len(ex.input_ids))
+            segments.append((tail, torch.cat([prefix, tail])))
+            # the row's position target_start - 1 + j predicts its target token j
+            t = ex.n_target_tokens
+            targets[m, k : k + t] = tail[ex.target_start - 1 - p : ex.target_start - 1 - p + t]
+            labels[m, k : k + t] = torch.tensor(ex.input_ids[ex.target_start :], dtype=torch.long)
+            start, k = start + len(tail), k + t
+        for g, (queries, keys) in enumerate(segments):
+            q, kk = len(queries), len(keys)
+            segment_query[m, g, :q] = queries
+            segment_key[m, g, :kk] = keys
+            # within a segment, a key is visible when it is no later in the row than the query
+            allowed[m, g, :q, :kk] = positions[m, keys][None, :] <= positions[m, queries][:, None]
+            token_slot[m, queries] = g * n_queries + torch.arange(q)
+    zero = torch.zeros((), dtype=dtype)
+    mask = torch.where(allowed, zero, torch.finfo(dtype).min)
     return StepInputs(
-        prefix_ids=prefix_ids[:, None],
-        prefix_positions=prefix_positions[:, None],
-        prefix_mask=_additive(_self_attention(prefix_real), dtype)[:, None, None],
-        input_ids=per_member(batch.input_ids),
-        positions=per_member(batch.position_ids + torch.tensor(offsets)[:, None]),
-        mask=per_member(_additive(allowed, dtype)[:, None]),
-        labels=per_member(labels),
+        input_ids=ids[:, None], positions=positions[:, None], mask=mask[:, None], segment_query=segment_query,
+        segment_key=segment_key, token_slot=token_slot, targets=targets[:, None], labels=labels[:, None],
     )

@@ -23,12 +23,12 @@ non-English task is not meaningful here.
 
 from __future__ import annotations
 
+import functools
 import statistics
 import string
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-
-from rouge_score import rouge_scorer
+from typing import Any
 
 from instructmtl.errors import InstructMTLError
 from instructmtl.registry import Registry
@@ -92,14 +92,26 @@ def normalize_answer(text: str) -> str:
     return " ".join("".join(ch for ch in text.lower() if ch not in _PUNCTUATION).split())
 
 
-# Built once: the scorer holds only its tokenizer and stemmer, no per-call state.
-_ROUGE_L = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
+@functools.cache
+def _rouge_l_scorer() -> Any:
+    """The ROUGE-L scorer, built once on first use.
+
+    The scorer holds only its tokenizer and stemmer, no per-call state. It is
+    imported lazily because ``rouge_score`` imports NLTK, which imports
+    scikit-learn: seconds of start-up that every process importing the
+    evaluation package would pay, including those that never score ROUGE (the
+    study runner's main process, tuning-only workers, the CLI).
+    """
+    from rouge_score import rouge_scorer
+
+    return rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
 
 
 @_register("rouge_l", higher_is_better=True, aggregate=statistics.fmean)
 def rouge_l(prediction: str, references: Sequence[str]) -> float:
     """ROUGE-L F-measure of ``prediction`` against its best reference (SNI's main metric)."""
-    return _best(references, lambda ref: _ROUGE_L.score(target=ref, prediction=prediction)["rougeL"].fmeasure)
+    scorer = _rouge_l_scorer()
+    return _best(references, lambda ref: scorer.score(target=ref, prediction=prediction)["rougeL"].fmeasure)
 
 
 @_register("exact_match", higher_is_better=True, aggregate=statistics.fmean)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
@@ -30,7 +31,12 @@ def ready_jobs(jobs: Sequence[Job], done: set[str], started: set[str]) -> Iterat
 
 
 def run_local(jobs: Sequence[Job], ctx: StudyContext, done: set[str], workers: int, on_done: OnDone) -> None:
-    """Runs the pending jobs here (``workers == 1``) or in ``workers`` processes."""
+    """Runs the pending jobs here (``workers == 1``) or in ``workers`` workers: this process and ``workers - 1``.
+
+    This process is one of the workers because it has already imported torch,
+    transformers and the scorers (seconds per process): a spawned worker pays
+    that once more before its first job, while this one starts at once.
+    """
     if workers == 1:
         for job in jobs:
             if job.job_id not in done:
@@ -38,10 +44,20 @@ def run_local(jobs: Sequence[Job], ctx: StudyContext, done: set[str], workers: i
                 done.add(job.job_id)
         return
     threads = max(1, (os.cpu_count() or 1) // workers)
+    here = _HereWorker()
     # spawn, not fork: torch and its thread pools must not be forked mid-flight
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        _schedule(jobs, done, lambda job: pool.submit(execute, job, ctx, threads),
-                  on_done)
+    with ProcessPoolExecutor(workers - 1, mp_context=multiprocessing.get_context("spawn")) as pool:
+
+        def submit(job: Job) -> Future:
+            if here.free():
+                return here.submit(execute, job, ctx, threads)
+            return pool.submit(execute, job, ctx, threads)
+
+        try:
+            _schedule(jobs, done, submit, on_done, limit=workers)
+        except Exception:
+            here.wait()  # a failed job stops the study after the running ones end, here as in the pool
+            raise
 
 
 def run_ray(jobs: Sequence[Job], ctx: StudyContext, done: set[str], workers: int, address: str | None,
@@ -86,6 +102,45 @@ def _schedule(jobs, done, submit, on_done, limit=None, waiter=None) -> None:
 
 def _futures_wait(futures: list[Future]) -> list[Future]:
     return list(wait(futures, return_when=FIRST_COMPLETED).done)
+
+
+class _HereWorker:
+    """Runs one job at a time in a thread of this process, returning a standard ``Future``.
+
+    The thread is a daemon so that an interrupted study exits at once, like a
+    killed worker process: the job it leaves ``running`` belongs to this
+    process's ``host:pid`` and is reclaimed on the next start, and SQLite rolls
+    back a transaction the exit cut short.
+    """
+
+    def __init__(self) -> None:
+        self._busy: Future | None = None
+
+    def free(self) -> bool:
+        """Whether no job of ours is still running."""
+        return self._busy is None or self._busy.done()
+
+    def wait(self) -> None:
+        """Blocks until our running job (if any) has ended."""
+        if self._busy is not None:
+            wait([self._busy])
+
+    def submit(self, fn: Callable[..., bool], *args: object) -> Future:
+        """Starts ``fn(*args)`` in a new daemon thread; call only when :meth:`free`."""
+        if not self.free():
+            raise RuntimeError("_HereWorker: one job at a time in this process; submit when free()")
+        future: Future = Future()
+        future.set_running_or_notify_cancel()
+
+        def run() -> None:
+            try:
+                future.set_result(fn(*args))
+            except BaseException as err:  # handed to whoever reads the future, as a pool would
+                future.set_exception(err)
+
+        threading.Thread(target=run, name="instructmtl-job", daemon=True).start()
+        self._busy = future
+        return future
 
 
 class _RayFuture:

@@ -34,9 +34,11 @@ from instructmtl.corpus import build_source, packed_blocks
 from instructmtl.errors import InstructMTLError, TrainingDivergedError
 from instructmtl.models.checkpoint import save_checkpoint
 from instructmtl.models.loading import load_model
+from instructmtl.training.attention import use_fp32_attention_for_cpu_bf16
 from instructmtl.training.batches import MicroBatch, collate, length_grouped, lm_block_nll
 from instructmtl.training.config import TuneConfig
 from instructmtl.training.data import InstructionData, build_instruction_data
+from instructmtl.training.distributed import check_launch
 from instructmtl.training.precision import resolve_precision
 from instructmtl.training.state import TrainerState, find_state, load_state, save_state
 from instructmtl.training.step import Extras, StepStats, aggregated_step, group_gradients, plain_step, weighted_step
@@ -60,6 +62,7 @@ def main(config: TuneConfig, run_dir: Path, progress: bool = True) -> TuneResult
     run_dir.mkdir(parents=True, exist_ok=True)
     accelerator = Accelerator(mixed_precision=resolve_precision(config.precision), log_with=config.trackers or None,
                               project_dir=str(run_dir))
+    check_launch(accelerator)
     set_seed(config.seed)
     if config.trackers:
         accelerator.init_trackers(f"instructmtl-{config.arm.name}-seed{config.seed}")
@@ -79,6 +82,7 @@ def main(config: TuneConfig, run_dir: Path, progress: bool = True) -> TuneResult
 
     anchor = regularizer.make_anchor(model, _fisher_source(replay_source, tokenizer, arm, config.seed)
                                      if regularizer.needs_fisher else None)
+    use_fp32_attention_for_cpu_bf16(model, accelerator.mixed_precision, accelerator.device)
     if arm.lora is not None:
         model = _with_lora(model, arm.lora)
     if config.gradient_checkpointing:

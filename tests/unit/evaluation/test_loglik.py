@@ -1,9 +1,11 @@
 """The shared-prefix log-likelihood scorer equals the plain full-sequence computation.
 
-The scorer runs each query once for all its labels and only the rest of
-multi-token labels after it; the tests mix label lengths, query lengths,
-batch sizes and contexts whose last token merges with a label's first
-characters, and check that against one plain forward per (query + label).
+The scorer packs each query, once for all its labels, and the fed tokens of
+multi-token labels into shared rows after the cached prefix; the tests mix
+label lengths, query lengths, batch sizes, row layouts (one row for all
+instances, one padded row each) and contexts whose last token merges with a
+label's first characters, and check that against one plain forward per
+(query + label).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from instructmtl.evaluation._prefix_cache import (
     encode_pair,
     shared_length,
 )
+from instructmtl.evaluation import loglik
 from instructmtl.evaluation.loglik import score_continuations, score_continuations_uncached, target_nll
 
 PREFIXES = [
@@ -71,13 +74,18 @@ MIXED_ITEMS = [
 ]
 
 
-def _forward_rows(model) -> tuple[list[int], object]:
-    """Records the number of rows of every forward of ``model``; returns the list and the hook handle."""
-    rows: list[int] = []
+def _forward_shapes(model) -> tuple[list[tuple[int, int]], object]:
+    """Records ``(rows, width)`` of every forward of ``model``; returns the list and the hook handle."""
+    shapes: list[tuple[int, int]] = []
     handle = model.register_forward_pre_hook(
-        lambda _module, _args, kwargs: rows.append(kwargs["input_ids"].shape[0]), with_kwargs=True
+        lambda _module, _args, kwargs: shapes.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True
     )
-    return rows, handle
+    return shapes, handle
+
+
+def _use_layout(monkeypatch, forwards: list[list[list[int]]]) -> None:
+    """Makes the scorer pack instances as ``forwards`` (per forward, rows of instance indices)."""
+    monkeypatch.setattr(loglik, "pack_rows", lambda instances, start, batch_size, cost: forwards)
 
 
 @pytest.mark.parametrize("batch_size", [1, 2, 16])
@@ -131,29 +139,52 @@ def test_merged_boundary_scores_lm_evals_input(model, tokenizer) -> None:
                 assert score.sum_logprob == pytest.approx(want, abs=1e-4)
 
 
-def test_one_token_labels_cost_only_the_query_forward(model, tokenizer) -> None:
-    """Each query runs once for all its labels; only multi-token labels run again, without the query."""
+def test_each_query_and_fed_label_token_runs_once(model, tokenizer, monkeypatch) -> None:
+    """One packed row holds every query once plus the fed tokens of multi-token labels, nothing else."""
+    _use_layout(monkeypatch, [[[0, 1, 2]]])
     prefix = PREFIXES[0]
     single = [(query, [" dog", " cat", " bird"]) for query, _ in MIXED_ITEMS]
-    rows, handle = _forward_rows(model)
+    cached = shared_length(encode(tokenizer, prefix), [encode(tokenizer, prefix + q) for q, _ in MIXED_ITEMS])
+    queries = sum(len(encode(tokenizer, prefix + q)) - cached for q, _ in MIXED_ITEMS)
+    shapes, handle = _forward_shapes(model)
     score_continuations(model, tokenizer, prefix, single, batch_size=16)
-    assert rows == [1, 3]  # the prefix, then one row per instance
-    rows.clear()
+    assert shapes == [(1, cached), (1, queries)]  # the prefix, then the queries of all instances
+    shapes.clear()
     score_continuations(model, tokenizer, prefix, MIXED_ITEMS, batch_size=16)
     handle.remove()
-    assert rows == [1, 3, 5]  # ... then one row per multi-token label
+    fed = sum(len(c) - 1 for q, conts in MIXED_ITEMS for c in encode_choices(tokenizer, prefix + q, conts)[1])
+    assert fed > 0
+    assert shapes == [(1, cached), (1, queries + fed)]
 
 
-def test_no_forward_exceeds_batch_size_unless_one_instance_does(model, tokenizer) -> None:
-    prefix = PREFIXES[0]
-    n_multi = [sum(len(c) > 1 for c in encode_choices(tokenizer, prefix + q, conts)[1]) for q, conts in ITEMS]
-    assert max(n_multi) == 3
-    rows, handle = _forward_rows(model)
-    cached = score_continuations(model, tokenizer, prefix, ITEMS, batch_size=2)
+#: Row layouts of the three MIXED_ITEMS: one row; padded rows of one instance; two forwards, one with a shared row.
+LAYOUTS = [[[[0, 1, 2]]], [[[1], [0], [2]]], [[[2, 0]], [[1]]], [[[1], [2, 0]]]]
+
+
+@pytest.mark.parametrize("prefix", PREFIXES)
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_every_row_layout_equals_the_reference(model, tokenizer, monkeypatch, prefix, layout) -> None:
+    _use_layout(monkeypatch, layout)
+    shapes, handle = _forward_shapes(model)
+    cached = score_continuations(model, tokenizer, prefix, MIXED_ITEMS, batch_size=16)
     handle.remove()
-    assert max(rows) == 3 and rows.count(3) == 1  # the lone instance with three multi-token labels
-    assert all(n <= 2 for n in rows if n != 3)
-    _assert_close(cached, score_continuations_uncached(model, tokenizer, prefix, ITEMS))
+    assert [rows for rows, _ in (shapes[1:] if prefix else shapes)] == [len(forward) for forward in layout]
+    _assert_close(cached, score_continuations_uncached(model, tokenizer, prefix, MIXED_ITEMS))
+
+
+def test_no_forward_exceeds_batch_size(model, tokenizer) -> None:
+    items = ITEMS + MIXED_ITEMS
+    shapes, handle = _forward_shapes(model)
+    cached = score_continuations(model, tokenizer, PREFIXES[0], items, batch_size=1)
+    handle.remove()
+    assert all(rows == 1 for rows, _ in shapes)
+    _assert_close(cached, score_continuations_uncached(model, tokenizer, PREFIXES[0], items))
+
+
+def test_attention_without_a_4d_mask_is_an_error(model, tokenizer, monkeypatch) -> None:
+    monkeypatch.setattr(model.config, "_attn_implementation", "flash_attention_2")
+    with pytest.raises(InstructMTLError, match="flash_attention_2"):
+        score_continuations(model, tokenizer, PREFIXES[0], ITEMS, batch_size=2)
 
 
 def test_instance_without_continuations_is_an_error(model, tokenizer) -> None:

@@ -184,3 +184,20 @@ def test_tasks_too_small_for_n_are_listed_as_skipped(tiny, held_out) -> None:
     result = run_transfer({"base": model}, tokenizer, [split], FinetuneConfig(n=(0, too_many), steps=1))
     assert [(s.task, s.n, s.available) for s in result.skipped] == [(split.name, too_many, len(split.train))]
     assert {s.n for s in result.scores} == {0}
+
+
+def test_a_chunk_of_mixed_tasks_and_n_pads_members_without_changing_their_training(checkpoints, tiny, held_out) -> None:
+    # every member in one chunk: two tasks of different lengths, 2 and 4 rows per step, two checkpoints,
+    # so packed steps, segments and targets are all padded to other members' shapes
+    tokenizer = tiny[1]
+    config = FinetuneConfig(n=(2, 5), steps=3, batch_size=4, lr=3e-3, clip_norm=0.5, grid_min_efficiency=0)
+    tasks = {(s.name, 0): build_few_shot_task(s, "id", 0, 5, tokenizer, 256) for s in held_out.values()}
+    members = [grid.Member(name, 0, n, c) for (name, _) in tasks for n in config.n for c in checkpoints]
+    (chunk,) = grid.plan_chunks(members, tasks, checkpoints["base"], config)
+    assert len(chunk) == 8
+    trained = grid.train_chunk(checkpoints, chunk, tasks, config, tokenizer.pad_token_id)
+    for i, m in enumerate(chunk):
+        alone = finetune_one(checkpoints[m.checkpoint], tasks[(m.task, 0)], m.n, 0, config, tokenizer.pad_token_id)
+        # the loss of steps 2 and 3 is computed with the weights the earlier steps left: a member
+        # disturbed by its neighbours' padding would drift here
+        assert trained.losses[:, i].tolist() == pytest.approx(alone.losses, abs=NLL_TOLERANCE)

@@ -89,8 +89,8 @@ def test_plan_chunks_respects_the_member_cap_and_the_memory_budget() -> None:
     capped = plan_chunks(MEMBERS, TASKS, model, FinetuneConfig(grid_max_members=4, grid_min_efficiency=0))
     assert [len(c) for c in capped] == [4, 4, 4]
     assert sorted(m for c in capped for m in c) == sorted(MEMBERS)
-    widest = [m for m in MEMBERS if m.task == "b" and m.n == 8]  # rows 8, length 40, keep 4
-    one = member_bytes(model, rows=8, length=40, keep=4)
+    widest = [m for m in MEMBERS if m.task == "b" and m.n == 8]  # 8 rows of 40 tokens packed, 8 * 3 targets
+    one = member_bytes(model, rows=1, length=8 * 40, keep=8 * 3)
     tight = plan_chunks(widest, TASKS, model, FinetuneConfig(grid_memory_gb=2.5 * one / 2**30))
     assert [len(c) for c in tight] == [2, 1]
     alone = plan_chunks(widest, TASKS, model, FinetuneConfig(grid_memory_gb=0.5 * one / 2**30))
@@ -98,13 +98,17 @@ def test_plan_chunks_respects_the_member_cap_and_the_memory_budget() -> None:
 
 
 def test_plan_chunks_keeps_padding_below_the_efficiency_floor() -> None:
-    # n=2 (2 rows) beside n=8 (8 rows): 3*2 + 8 own rows of 4*8 padded is 44%, under the default 85%
+    # packed steps: a n=2 is 40 tokens, a n=8 160, b n=2 80, b n=8 320; one a n=8 beside three a n=2
+    # is (3 * 40 + 160) of 4 * 160 tokens real, 44%, under the default 85%; one b n=2 beside three
+    # a n=8 is 88% real, a second one 80%
     chunks = plan_chunks(MEMBERS, TASKS, _tiny_model(), FinetuneConfig(grid_max_members=16))
-    assert [{(m.task, m.n) for m in c} for c in chunks] == [{("a", 2)}, {("a", 8)}, {("b", 2)}, {("b", 8)}]
+    assert [[(m.task, m.n) for m in c] for c in chunks] == [
+        [("a", 2)] * 3, [("a", 8)] * 3 + [("b", 2)], [("b", 2)] * 2, [("b", 8)] * 3,
+    ]
     mixed = plan_chunks(MEMBERS, TASKS, _tiny_model(), FinetuneConfig(grid_max_members=16, grid_min_efficiency=0.4))
-    # a lower floor lets n=2 and n=8 share a chunk (3*2 + 3*8 of 6*8 rows: 62% real), but not the two
-    # tasks, whose rows differ in length (20 and 40 tokens): adding b to a's chunk leaves 30% real
-    assert [{m.task for m in c} for c in mixed] == [{"a"}, {"b"}] and [len(c) for c in mixed] == [6, 6]
+    # a lower floor lets n=2 and n=8 share a chunk, and b n=2 join it (3 * 40 + 3 * 160 + 3 * 80 of
+    # 9 * 160: 58% real), but not b n=8, whose 320 tokens would leave 36% real
+    assert [len(c) for c in mixed] == [9, 3] and {(m.task, m.n) for m in mixed[1]} == {("b", 8)}
 
 
 def test_transfer_delta_is_checkpoint_minus_base_per_key() -> None:

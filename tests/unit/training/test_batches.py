@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import torch
@@ -49,10 +50,46 @@ def test_length_grouping_reduces_padding() -> None:
     assert pad(grouped) < pad(naive) / 5
 
 
-def test_micro_batches_are_cut_before_padding_exceeds_the_cap() -> None:
+def test_micro_batches_are_cut_where_padding_costs_more_than_a_pass() -> None:
     lengths = [10, 11, 12, 30, 31, 32, 33, 90]
-    grouped = length_grouped([example(list(range(1, n + 1)), 1) for n in lengths], 8)
-    for group in grouped:
-        batch = collate(group, 0)
-        assert (batch.padded_tokens - batch.real_tokens) / batch.padded_tokens <= 0.10
-    assert [len(g) for g in grouped] == [3, 4, 1]
+    rows = [example(list(range(1, n + 1)), 1) for n in lengths]
+    # a pass costs as much as `overhead` slots: cheap passes cut off every padded slot, dear ones merge
+    assert [len(g) for g in length_grouped(rows, 8, overhead=32)] == [3, 4, 1]
+    assert [len(g) for g in length_grouped(rows, 8, overhead=0)] == [1] * 8
+    assert [len(g) for g in length_grouped(rows, 8, overhead=10**6)] == [8]
+    assert [len(g) for g in length_grouped(rows, 3, overhead=10**6)] == [3, 3, 2]  # at most micro_batch_size rows
+
+
+def _cost(groups: list[list[TrainExample]], overhead: int) -> int:
+    return sum(len(g) * max(len(r.input_ids) for r in g) + overhead for g in groups)
+
+
+def _brute_force_cost(lengths: list[int], size: int, overhead: int) -> int:
+    """Least cost over every way to cut the sorted lengths into contiguous runs of at most ``size``."""
+    ordered = sorted(lengths)
+    best = None
+    for mask in itertools.product((False, True), repeat=len(ordered) - 1):
+        runs, current = [], [ordered[0]]
+        for cut_here, n in zip(mask, ordered[1:], strict=True):
+            if cut_here:
+                runs.append(current)
+                current = []
+            current.append(n)
+        runs.append(current)
+        if all(len(r) <= size for r in runs):
+            cost = sum(len(r) * max(r) + overhead for r in runs)
+            best = cost if best is None else min(best, cost)
+    assert best is not None
+    return best
+
+
+def test_grouping_has_the_least_cost_of_all_cuts() -> None:
+    g = torch.Generator().manual_seed(1)
+    for trial in range(20):
+        lengths = torch.randint(5, 200, (9,), generator=g).tolist()
+        size, overhead = 2 + trial % 4, [0, 16, 48, 200][trial % 4]
+        rows = [example(list(range(1, n + 1)), 1) for n in lengths]
+        grouped = length_grouped(rows, size, overhead)
+        assert sorted(len(r.input_ids) for grp in grouped for r in grp) == sorted(lengths)
+        assert all(len(grp) <= size for grp in grouped)
+        assert _cost(grouped, overhead) == _brute_force_cost(lengths, size, overhead)

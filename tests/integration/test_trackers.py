@@ -1,0 +1,57 @@
+"""Trackers through accelerate: a ``tensorboard`` run writes the logged loss; none is written by default."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from instructmtl.training.config import TuneConfig
+from instructmtl.workflows import tune
+
+pytestmark = pytest.mark.slow
+
+TASKS = {
+    "n_instances": 16, "max_train_instances": 8, "max_eval_instances": 4,
+    "held_out_max_train_instances": 4, "held_out_max_eval_instances": 4,
+}
+
+
+def make_config(model_dir: Path, trackers: list[str]) -> TuneConfig:
+    return TuneConfig.model_validate({
+        "model": {"name_or_path": str(model_dir), "device": "cpu"},
+        "arm": {"name": "tracked"}, "tasks": TASKS, "steps": 3, "batch_size": 4, "micro_batch_size": 4,
+        "checkpoints": [], "log_every": 1, "precision": "fp32", "optim": {"lr": 3e-3, "warmup": 0.0},
+        "trackers": trackers,
+    })
+
+
+def event_files(run_dir: Path) -> list[Path]:
+    return sorted(run_dir.rglob("events.out.tfevents.*"))
+
+
+def test_tensorboard_tracker_writes_the_logged_losses(tiny_lm_dir: Path, tmp_path: Path) -> None:
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run_dir = tmp_path / "run"
+    tune.main(make_config(tiny_lm_dir, ["tensorboard"]), run_dir, progress=False)
+    files = event_files(run_dir)
+    assert files, f"no tensorboard event file under {run_dir}"
+    events = EventAccumulator(str(files[0].parent))
+    events.Reload()
+    assert {"loss", "lr", "grad_norm"} <= set(events.Tags()["scalars"])
+    logged = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
+    scalars = events.Scalars("loss")
+    # one scalar per optimizer step, at the step it ends, equal to the JSONL log's loss (float32 in the event file)
+    assert [s.step for s in scalars] == [row["step"] for row in logged] == [1, 2, 3]
+    assert [s.value for s in scalars] == pytest.approx([row["loss"] for row in logged], rel=1e-6)
+
+
+def test_no_tracker_files_by_default(tiny_lm_dir: Path, tmp_path: Path) -> None:
+    config = make_config(tiny_lm_dir, [])
+    assert TuneConfig.model_validate({"model": {"name_or_path": "x"}, "arm": {"name": "a"}}).trackers == []
+    tune.main(config, tmp_path / "run", progress=False)
+    assert event_files(tmp_path / "run") == []
+    assert not any(p.name in ("wandb", "mlruns") for p in (tmp_path / "run").iterdir())
