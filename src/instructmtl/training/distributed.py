@@ -50,6 +50,15 @@ def check_launch(accelerator: Accelerator, env: Mapping[str, str] | None = None)
             "FSDP only on GPUs/accelerators, not on CPU (gloo); on CPU use data parallel instead "
             "(accelerate launch --cpu --num_processes N)"
         )
+    if accelerator.distributed_type == DistributedType.FSDP:
+        # Why refuse rather than run: checkpoints and the resumable state are written from the main
+        # process alone (model.save_pretrained, optimizer.state_dict()); under FSDP those hold only that
+        # rank's shards, and gathering them is a collective no test here can check without GPUs.
+        raise ConfigError(
+            "FSDP is not supported by `instructmtl tune` yet: its checkpoints and resumable state are "
+            "saved from one process and would hold only that process's shards; use data parallel "
+            "(accelerate launch --multi_gpu --num_processes N, or an accelerate config without FSDP)"
+        )
     if world > 1 and accelerator.num_processes != world:
         raise ConfigError(
             f"{world} processes were launched but accelerate formed a group of {accelerator.num_processes} "

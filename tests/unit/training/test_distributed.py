@@ -22,7 +22,12 @@ class FakeAccelerator:
 def test_plain_and_matching_launches_pass() -> None:
     check_launch(FakeAccelerator(DistributedType.NO, 1), env={})
     check_launch(FakeAccelerator(DistributedType.MULTI_CPU, 2), env={"WORLD_SIZE": "2"})
-    check_launch(FakeAccelerator(DistributedType.FSDP, 2), env={"WORLD_SIZE": "2", "ACCELERATE_USE_FSDP": "true"})
+
+
+def test_active_fsdp_is_refused_until_checkpoints_gather_shards() -> None:
+    with pytest.raises(ConfigError, match="FSDP is not supported by `instructmtl tune` yet") as err:
+        check_launch(FakeAccelerator(DistributedType.FSDP, 2), env={"WORLD_SIZE": "2", "ACCELERATE_USE_FSDP": "true"})
+    assert "\n" not in str(err.value) and "--multi_gpu" in str(err.value)
 
 
 def test_fsdp_requested_but_inactive_is_refused() -> None:
