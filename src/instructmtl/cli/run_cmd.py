@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:  # the analysis stack is imported only when a study runs
+    from instructmtl.analysis.claims import Claim
 
 config_app = typer.Typer(help="Show resolved study configs.", no_args_is_help=True)
 
@@ -37,12 +43,7 @@ def run(
             "claims": [_claim_dict(c) for c in result.claims],
         }))
         return
-    table = Table("claim", "what", "estimate", "95% CI", "verdict", title="Claims (full statements in the report)")
-    for claim in result.claims:
-        title = claim.statement.split(":", 1)[0]
-        table.add_row(claim.id, title, _fmt(claim.estimate), f"[{_fmt(claim.ci_low)}, {_fmt(claim.ci_high)}]",
-                      claim.verdict)
-    console.print(table)
+    console.print(claims_table(result.claims))
     console.print(f"report: {result.report_html}  (and {result.report_md})")
 
 
@@ -55,8 +56,24 @@ def show(config: ConfigArg = None, override: Overrides = None) -> None:
     typer.echo(dump_yaml(load_study_config(config, override)))
 
 
+def claims_table(claims: Sequence[Claim]) -> Table:
+    """The claims as a terminal table: short statement, estimate, interval, verdict (full text in the report)."""
+    table = Table(title="Claims (full statements in the report)")
+    # figures never wrap (a CI split over lines misreads); ids fold and the statement wraps in what is left
+    table.add_column("claim", overflow="fold", max_width=16)
+    table.add_column("what", min_width=14)
+    for header in ("estimate", "95% CI", "verdict"):
+        table.add_column(header, no_wrap=True)
+    for claim in claims:
+        title = claim.statement.split(":", 1)[0]
+        # Text, not markup: "[n/a, n/a]" would otherwise be read as a style tag and vanish
+        table.add_row(Text(claim.id), Text(title), _fmt(claim.estimate),
+                      Text(f"[{_fmt(claim.ci_low)}, {_fmt(claim.ci_high)}]"), Text(claim.verdict))
+    return table
+
+
 def _fmt(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:+.3f}"
+    return "n/a" if value is None or math.isnan(value) else f"{value:+.3f}"
 
 
 def _claim_dict(claim) -> dict:

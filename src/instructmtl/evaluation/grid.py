@@ -118,7 +118,9 @@ def member_bytes(model: PreTrainedModel, rows: int, length: int, keep: int) -> i
     length (an upper bound: its attention runs per row segment).
     """
     cfg = model.config
-    per_token_layer = 18 * cfg.hidden_size + 4 * cfg.intermediate_size + 3 * cfg.num_attention_heads * length
+    # configs name the MLP width differently (GPT-2: ``n_inner``, None meaning 4x hidden)
+    mlp = getattr(cfg, "intermediate_size", None) or getattr(cfg, "n_inner", None) or 4 * cfg.hidden_size
+    per_token_layer = 18 * cfg.hidden_size + 4 * mlp + 3 * cfg.num_attention_heads * length
     activations = rows * length * cfg.num_hidden_layers * per_token_layer + rows * length * length
     logits = 3 * rows * keep * cfg.vocab_size
     return _FP32_TRAINING_BYTES_PER_PARAM * model.num_parameters() + 4 * (activations + logits)

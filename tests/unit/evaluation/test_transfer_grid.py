@@ -201,3 +201,38 @@ def test_a_chunk_of_mixed_tasks_and_n_pads_members_without_changing_their_traini
         # the loss of steps 2 and 3 is computed with the weights the earlier steps left: a member
         # disturbed by its neighbours' padding would drift here
         assert trained.losses[:, i].tolist() == pytest.approx(alone.losses, abs=NLL_TOLERANCE)
+
+
+def _architecture(name: str, vocab: int) -> PreTrainedModel:
+    """A 2-layer random model of another family than Llama (dropout off: see the test below)."""
+    from transformers import GPT2Config, GPT2LMHeadModel, GPTNeoXConfig, GPTNeoXForCausalLM, Qwen2Config, Qwen2ForCausalLM
+
+    torch.manual_seed(0)
+    ids = {"vocab_size": vocab, "pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2}
+    if name == "gpt_neox":  # Pythia, the GPU preset's family
+        return GPTNeoXForCausalLM(GPTNeoXConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                                num_attention_heads=4, max_position_embeddings=512, **ids))
+    if name == "qwen2":
+        return Qwen2ForCausalLM(Qwen2Config(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                            num_attention_heads=4, num_key_value_heads=2,
+                                            max_position_embeddings=512, **ids))
+    # GPT-2: learned absolute positions, no `intermediate_size` in its config
+    return GPT2LMHeadModel(GPT2Config(n_embd=32, n_layer=2, n_head=4, n_positions=512, resid_pdrop=0.0,
+                                      embd_pdrop=0.0, attn_pdrop=0.0, **ids))
+
+
+@pytest.mark.parametrize("name", ["gpt_neox", "qwen2", "gpt2"])
+def test_batched_grid_equals_one_by_one_on_other_architectures(name, tiny, held_out) -> None:
+    # the grid's packed steps pass positions and per-segment attention through the model's forward;
+    # a family that ignored either would train on other inputs than one-by-one fine-tuning does.
+    # Dropout is off because the grid's dropout masks are not those of a lone run.
+    tokenizer = tiny[1]
+    model = _architecture(name, len(tokenizer))
+    config = FinetuneConfig(n=(2, 5), steps=3, batch_size=4, lr=3e-3)
+    tasks = list(held_out.values())
+    batched = run_transfer({"c": model}, tokenizer, tasks, config, batched=True)
+    single = run_transfer({"c": model}, tokenizer, tasks, config, batched=False)
+    for member, curve in single.losses.items():
+        assert batched.losses[member] == pytest.approx(curve, abs=NLL_TOLERANCE)
+    for b, s in zip(batched.scores, single.scores, strict=True):
+        assert b.value == pytest.approx(s.value, abs=NLL_TOLERANCE)
