@@ -6,7 +6,6 @@ import json
 import time
 
 import pytest
-import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from typer.testing import CliRunner
 
@@ -17,15 +16,6 @@ from instructmtl.workflows.pretrain import PretrainConfig, cache_path, main, rea
 
 RECIPE = PretrainRecipe(preset="micro", steps=40)
 
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models run fastest on one thread: on a busy 2-core machine two threads wait on each other."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):

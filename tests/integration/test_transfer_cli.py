@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 
 import json
 from pathlib import Path
@@ -17,16 +16,6 @@ from instructmtl.cli import app
 pytestmark = pytest.mark.slow
 
 SNI_TASKS = ("task391_causal_relationship", "task1153_bard_analogical_reasoning_affordance")
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    """One torch thread: on the shared 2-core machine, two OpenMP threads on these tiny ops wait on each
-    other and make the test up to 100x slower (measured: 98 s against 0.8 s); restored afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

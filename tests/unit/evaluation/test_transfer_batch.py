@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 
 import pytest
 import torch
@@ -17,16 +16,6 @@ from instructmtl.training.batches import collate, per_example_nll
 from instructmtl.training.examples import IGNORE_INDEX, TrainExample
 
 PAD = 0
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    """One torch thread: on the shared 2-core machine, two OpenMP threads on these tiny ops wait on each
-    other and make the test up to 100x slower (measured: 98 s against 0.8 s); restored afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _rows(prefix: list[int], tails: list[tuple[list[int], list[int]]]) -> list[TrainExample]:

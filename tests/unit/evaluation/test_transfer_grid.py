@@ -7,7 +7,6 @@ would show.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 
 import copy
 from pathlib import Path
@@ -29,16 +28,6 @@ from instructmtl.tasks.schema import output_type
 from instructmtl.tasks.selection import TaskSplit
 
 NLL_TOLERANCE = 1e-4  # fp32: batched (vmap, eager attention) vs one by one (SDPA) differ by float rounding
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    """One torch thread: on the shared 2-core machine, two OpenMP threads on these tiny ops wait on each
-    other and make the test up to 100x slower (measured: 98 s against 0.8 s); restored afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -16,15 +16,6 @@ from instructmtl.tasks.builtin import build_suite
 PRESET = dataclasses.replace(MICRO, context_len=512)
 
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models run fastest on one thread: on a busy 2-core machine two threads wait on each other."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 @pytest.fixture(scope="module")
 def setup():
     tasks = build_suite(n_tasks=3, n_instances=12, seed=0)
