@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from fixtures.tune_configs import small_tune_config
+
 pytestmark = pytest.mark.slow
 
 #: Both runs see the same examples and the same gradients up to float summation order
@@ -30,14 +32,7 @@ def losses(run_dir: Path) -> list[float]:
 
 
 def test_two_process_ddp_matches_single_process(tiny_lm_dir: Path, tmp_path: Path) -> None:
-    config = {
-        "model": {"name_or_path": str(tiny_lm_dir), "device": "cpu"},
-        "arm": {"name": "ddp"},
-        "tasks": {"n_instances": 16, "max_train_instances": 8, "max_eval_instances": 4,
-                  "held_out_max_train_instances": 4, "held_out_max_eval_instances": 4},
-        "steps": 4, "batch_size": 8, "micro_batch_size": 4, "checkpoints": [1.0],
-        "log_every": 1, "precision": "fp32", "optim": {"lr": 3e-3, "warmup": 0.0},
-    }
+    config = small_tune_config(tiny_lm_dir, arm={"name": "ddp"})
     path = tmp_path / "tune.yaml"
     path.write_text(yaml.safe_dump(config))
     run([sys.executable, "-m", "instructmtl", "tune", str(path), "--out", str(tmp_path / "single"), "--json"], tmp_path)

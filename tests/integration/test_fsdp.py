@@ -18,6 +18,8 @@ import pytest
 import torch
 import yaml
 
+from fixtures.tune_configs import small_tune_config
+
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU refusal; on GPUs accelerate runs FSDP"),
@@ -34,14 +36,7 @@ FSDP_CONFIG = {
 
 
 def test_fsdp_config_on_cpu_is_refused_before_training(tiny_lm_dir: Path, tmp_path: Path) -> None:
-    tune_config = {
-        "model": {"name_or_path": str(tiny_lm_dir), "device": "cpu"},
-        "arm": {"name": "fsdp"},
-        "tasks": {"n_instances": 16, "max_train_instances": 8, "max_eval_instances": 4,
-                  "held_out_max_train_instances": 4, "held_out_max_eval_instances": 4},
-        "steps": 2, "batch_size": 8, "micro_batch_size": 4, "checkpoints": [1.0], "log_every": 1,
-        "precision": "fp32",
-    }
+    tune_config = small_tune_config(tiny_lm_dir, arm={"name": "fsdp"}, steps=2)
     (tmp_path / "tune.yaml").write_text(yaml.safe_dump(tune_config))
     (tmp_path / "fsdp.yaml").write_text(yaml.safe_dump(FSDP_CONFIG))
     accelerate = Path(sys.executable).with_name("accelerate")

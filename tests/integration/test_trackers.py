@@ -7,24 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.tune_configs import small_tune_config
 from instructmtl.training.config import TuneConfig
 from instructmtl.workflows import tune
 
 pytestmark = pytest.mark.slow
 
-TASKS = {
-    "n_instances": 16, "max_train_instances": 8, "max_eval_instances": 4,
-    "held_out_max_train_instances": 4, "held_out_max_eval_instances": 4,
-}
-
-
 def make_config(model_dir: Path, trackers: list[str]) -> TuneConfig:
-    return TuneConfig.model_validate({
-        "model": {"name_or_path": str(model_dir), "device": "cpu"},
-        "arm": {"name": "tracked"}, "tasks": TASKS, "steps": 3, "batch_size": 4, "micro_batch_size": 4,
-        "checkpoints": [], "log_every": 1, "precision": "fp32", "optim": {"lr": 3e-3, "warmup": 0.0},
-        "trackers": trackers,
-    })
+    return TuneConfig.model_validate(small_tune_config(
+        model_dir, arm={"name": "tracked"}, steps=3, batch_size=4, checkpoints=[], trackers=trackers))
 
 
 def event_files(run_dir: Path) -> list[Path]:

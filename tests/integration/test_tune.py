@@ -10,35 +10,17 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from fixtures.tune_configs import small_tune_config
 from instructmtl.errors import InstructMTLError, TrainingDivergedError
 from instructmtl.training.config import TuneConfig
 from instructmtl.workflows import tune
 
 pytestmark = pytest.mark.slow
 
-TASKS = {
-    "n_instances": 16, "max_train_instances": 8, "max_eval_instances": 4,
-    "held_out_max_train_instances": 4, "held_out_max_eval_instances": 4,
-}
-
-
 def make_config(model_dir: Path, **overrides: Any) -> TuneConfig:
-    data: dict[str, Any] = {
-        "model": {"name_or_path": str(model_dir), "device": "cpu"},
-        "arm": {"name": "arm"},
-        "tasks": TASKS,
-        "steps": 4,
-        "batch_size": 8,
-        "micro_batch_size": 4,
-        "checkpoints": [0.5, 1.0],
-        "state_every": 1,
-        "log_every": 1,
-        "precision": "fp32",
-        "optim": {"lr": 3e-3, "warmup": 0.0},
-    }
-    for key, value in overrides.items():
-        data[key] = {**data[key], **value} if isinstance(value, dict) and key in data else value
-    return TuneConfig.model_validate(data)
+    return TuneConfig.model_validate(
+        small_tune_config(model_dir, **{"checkpoints": [0.5, 1.0], "state_every": 1, **overrides})
+    )
 
 
 def log_rows(run_dir: Path) -> list[dict[str, Any]]:
