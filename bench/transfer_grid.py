@@ -9,7 +9,9 @@ constant learning rate and fp32:
 * grid: :func:`instructmtl.evaluation.grid.train_chunk` over the chunks
   :func:`~instructmtl.evaluation.grid.plan_chunks` makes of all members
   (stacked parameters under ``torch.vmap``; each member's step packed as its rows' shared
-  prefix once plus every row's own tokens, attention per row; logits at target tokens only);
+  prefix once plus every row's own tokens, attention per row; logits at target tokens only),
+  the chunks trained side by side, one per core (:func:`instructmtl.evaluation.parallel.run_all`,
+  as ``run_transfer`` does; ``--workers 1`` trains them one after the other on all threads);
 * Trainer: one ``Trainer`` per fine-tune on a copy of the checkpoint, fed a list
   holding exactly the rows of each step in step order (sequential sampling),
   right padding with ``DataCollatorForSeq2Seq``, full-sequence logits and loss.
@@ -34,7 +36,8 @@ vocabulary 1024) with a BPE tokenizer trained here on the built-in suite;
 ``--hidden 256 --vocab 4096`` gives a larger shape. Checkpoints are
 independent random initialisations (what is timed does not depend on the weights).
 
-Run: ``/work/venv/bin/python bench/transfer_grid.py [--repeats 3] [--threads 2]``.
+Run: ``/work/venv/bin/python bench/transfer_grid.py [--repeats 3]``; both sides get every core
+(``--threads`` sets torch's intra-op threads for both).
 The last stdout line is one JSON object; progress goes to stderr.
 """
 
@@ -47,6 +50,7 @@ import statistics
 import sys
 import tempfile
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -70,6 +74,7 @@ from instructmtl.config.tasks import TasksConfig, build_study_split  # noqa: E40
 from instructmtl.evaluation.finetune_config import FinetuneConfig  # noqa: E402
 from instructmtl.evaluation.finetune_data import FewShotTask, cycle_order, step_indices  # noqa: E402
 from instructmtl.evaluation.grid import Member, plan_chunks, train_chunk  # noqa: E402
+from instructmtl.evaluation.parallel import resolve_workers, run_all  # noqa: E402
 from instructmtl.evaluation.transfer import prepare_tasks  # noqa: E402
 from instructmtl.models.builtin.tokenizer import train_tokenizer  # noqa: E402
 from instructmtl.tasks.builtin import build_suite  # noqa: E402
@@ -105,10 +110,11 @@ def build_models(count: int, hidden: int, layers: int, vocab: int) -> tuple[list
 def grid_run(models: dict[str, PreTrainedModel], members: list[Member], tasks, config, pad_id: int) -> tuple[Stamp, dict]:
     """Wall and CPU seconds of training every member in planned chunks, and each member's loss curve."""
     started = Stamp.now()
-    curves = {}
-    for chunk in plan_chunks(members, tasks, next(iter(models.values())), config):
-        trained = train_chunk(models, chunk, tasks, config, pad_id)
-        curves.update({m: trained.losses[:, i].tolist() for i, m in enumerate(chunk)})
+    first = next(iter(models.values()))
+    chunks = plan_chunks(members, tasks, first, config)
+    workers = resolve_workers(config.workers, first.device)
+    done = run_all([partial(train_chunk, models, chunk, tasks, config, pad_id) for chunk in chunks], workers)
+    curves = {m: trained.losses[:, i].tolist() for trained in done for i, m in enumerate(trained.members)}
     return started.until(Stamp.now()), curves
 
 
@@ -165,6 +171,7 @@ def main() -> None:
     parser.add_argument("--max-members", type=int, default=16, help="grid chunk size cap")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--workers", type=int, default=None, help="grid chunks at once (default: one per thread)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -173,7 +180,8 @@ def main() -> None:
     named = {f"ckpt{i}": m for i, m in enumerate(models)}
     counts = tuple(int(x) for x in args.n.split(","))
     config = FinetuneConfig(n=counts, encoding=args.encoding, steps=args.steps, batch_size=args.batch_size, lr=3e-4,
-                            clip_norm=1.0, grid_max_members=args.max_members)
+                            clip_norm=1.0, grid_max_members=args.max_members,
+                            workers=args.workers)
     _, study = build_study_split(TasksConfig())
     held = [s for s in study.held_out_tasks if len(s.train) >= max(counts)][: args.tasks]
     tasks = prepare_tasks(held, tokenizer, config, config.max_length)
@@ -182,7 +190,8 @@ def main() -> None:
     rows = {m: trainer_rows(tasks[(m.task, m.seed)], m, config) for m in timed}
     tokens = statistics.mean(len(r["input_ids"]) for m in timed for r in rows[m])
     log(f"{what}; {len(members)} fine-tunes ({len(held)} tasks x n {counts} x {len(named)} checkpoints), "
-        f"{config.steps} steps, mean row {tokens:.0f} tokens; torch threads {torch.get_num_threads()}")
+        f"{config.steps} steps, mean row {tokens:.0f} tokens; torch threads {torch.get_num_threads()}, "
+        f"grid workers {resolve_workers(config.workers, models[0].device)}")
 
     # warm-up, untimed: first calls pay for imports, kernel selection and the allocator
     warm = config.model_copy(update={"steps": 2})
@@ -219,6 +228,7 @@ def main() -> None:
         "fine_tunes_per_repeat": len(members),
         "trainer_fine_tunes_per_repeat": len(timed),
         "steps": config.steps,
+        "grid_workers": resolve_workers(config.workers, models[0].device),
         "mean_row_tokens": round(tokens, 1),
         "grid_s_per_finetune": round(median("grid_wall"), 3),
         "trainer_s_per_finetune": round(median("trainer_wall"), 3),

@@ -64,6 +64,10 @@ class FinetuneConfig(BaseModel):
         grid_min_efficiency: the smallest share of a chunk's rows and positions that
             its members would compute alone (the rest pads members to the chunk's widest
             shape); members whose shapes differ more go to separate chunks.
+        workers: work items (grid chunks, one-by-one fine-tunes, scorings of a model)
+            run at once, each in a thread on one core (:mod:`.parallel`); ``None``: one
+            per torch intra-op thread on CPU, one on GPU. ``grid_memory_gb`` holds per
+            chunk, so up to ``workers`` times it is in use.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -84,6 +88,7 @@ class FinetuneConfig(BaseModel):
     grid_memory_gb: float = Field(4.0, gt=0)
     grid_max_members: int = Field(16, ge=1)
     grid_min_efficiency: float = Field(0.85, ge=0, le=1)
+    workers: int | None = Field(None, ge=1)
 
     @field_validator("n")
     @classmethod

@@ -16,8 +16,9 @@ by one too, the reference the grid is tested against.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
@@ -25,6 +26,7 @@ from instructmtl.evaluation.finetune_config import FinetuneConfig
 from instructmtl.evaluation.finetune_data import FewShotTask, build_few_shot_task
 from instructmtl.evaluation.finetune_single import finetune_one
 from instructmtl.evaluation.grid import Member, load_member, plan_chunks, train_chunk
+from instructmtl.evaluation.parallel import resolve_workers, run_all
 from instructmtl.evaluation.task_scoring import TaskScore, score_prompts
 from instructmtl.tasks.selection import TaskSplit
 
@@ -158,34 +160,56 @@ def _members(
     return members, skipped
 
 
-def _rows(checkpoint: str, task: FewShotTask, n: int, scores: TaskScore) -> tuple[list, list]:
-    key = (checkpoint, task.name, task.encoding, n, task.seed)
-    rows = [FinetuneScore(*key, metric, value, scores.n_instances) for metric, value in scores.metrics.items()]
-    preds = [
-        FinetunePrediction(*key, p.instance_id, p.prediction, p.references, p.score) for p in scores.predictions
-    ]
-    return rows, preds
+@dataclass(frozen=True)
+class _Scored:
+    """One scored model: a checkpoint itself (``n = 0``) or a fine-tune with its loss curve."""
+
+    checkpoint: str
+    task: FewShotTask
+    n: int
+    scores: TaskScore
+    member: Member | None = None
+    losses: tuple[float, ...] = ()
+
+    def rows(self) -> tuple[list[FinetuneScore], list[FinetunePrediction]]:
+        key = (self.checkpoint, self.task.name, self.task.encoding, self.n, self.task.seed)
+        rows = [FinetuneScore(*key, metric, value, self.scores.n_instances)
+                for metric, value in self.scores.metrics.items()]
+        preds = [FinetunePrediction(*key, p.instance_id, p.prediction, p.references, p.score)
+                 for p in self.scores.predictions]
+        return rows, preds
 
 
-def _fine_tuned(
+Score = Callable[[str, FewShotTask, int, PreTrainedModel], TaskScore]
+
+
+def _fine_tune_items(
     models: Mapping[str, PreTrainedModel], members: Sequence[Member], tasks: Mapping[tuple[str, int], FewShotTask],
-    config: FinetuneConfig, pad_id: int, batched: bool, losses: dict[Member, tuple[float, ...]],
-) -> Iterator[tuple[Member, PreTrainedModel]]:
-    """Yields each member with its tuned model: batched chunks, or one fine-tune at a time."""
+    config: FinetuneConfig, pad_id: int, batched: bool, score: Score,
+) -> list[Callable[[], list[_Scored]]]:
+    """Independent work items: each grid chunk trained and its members scored, or one fine-tune and its score."""
     if batched and config.mode == "full" and members:
         first = models[members[0].checkpoint]
-        scorer = copy.deepcopy(first).eval()
-        for chunk in plan_chunks(members, tasks, first, config):
+
+        def chunk_item(chunk: tuple[Member, ...]) -> list[_Scored]:
             trained = train_chunk(models, chunk, tasks, config, pad_id)
-            for index, member in enumerate(chunk):
-                losses[member] = tuple(trained.losses[:, index].tolist())
-                yield member, load_member(scorer, trained, index)
-        return
-    for member in members:
-        tuned = finetune_one(models[member.checkpoint], tasks[(member.task, member.seed)], member.n,
-                             member.seed, config, pad_id)
-        losses[member] = tuned.losses
-        yield member, tuned.model
+            scorer = copy.deepcopy(first).eval()
+            scored = []
+            for index, m in enumerate(chunk):
+                task = tasks[(m.task, m.seed)]
+                tuned = load_member(scorer, trained, index)
+                scored.append(_Scored(m.checkpoint, task, m.n, score(m.checkpoint, task, m.n, tuned), m,
+                                      tuple(trained.losses[:, index].tolist())))
+            return scored
+
+        return [partial(chunk_item, chunk) for chunk in plan_chunks(members, tasks, first, config)]
+
+    def one_item(m: Member) -> list[_Scored]:
+        task = tasks[(m.task, m.seed)]
+        tuned = finetune_one(models[m.checkpoint], task, m.n, m.seed, config, pad_id)
+        return [_Scored(m.checkpoint, task, m.n, score(m.checkpoint, task, m.n, tuned.model), m, tuned.losses)]
+
+    return [partial(one_item, m) for m in members]
 
 
 def run_transfer(
@@ -198,6 +222,10 @@ def run_transfer(
 ) -> TransferResult:
     """Fine-tunes every checkpoint on every held-out task for every ``n`` and seed, and scores each.
 
+    The work is cut into independent items (each checkpoint's ``n = 0``
+    scoring per task, each grid chunk with its members' scoring, or each
+    one-by-one fine-tune) that run ``config.workers`` at a time (:mod:`.parallel`).
+
     Args:
         models: checkpoint name → model in eval mode, all of one architecture and
             sharing ``tokenizer`` (left untouched).
@@ -205,7 +233,7 @@ def run_transfer(
         held_out: the held-out tasks with their train/eval instances.
         config: the fine-tuning setup.
         batched: train full fine-tunes together (:mod:`.grid`); ``False`` runs them one by one.
-        progress: called with a short line after each scored model.
+        progress: called with a short line after each scored model (from the worker threads).
 
     Returns:
         Scores, predictions, skipped (task, n) pairs and loss curves.
@@ -218,24 +246,26 @@ def run_transfer(
     max_length = min(config.max_length, first.config.max_position_embeddings)
     tasks = prepare_tasks(held_out, tokenizer, config, max_length)
     members, skipped = _members(list(models), tasks, config)
-    scores, predictions, losses = [], [], {}
 
-    def record(checkpoint: str, task: FewShotTask, n: int, model: PreTrainedModel) -> None:
+    def score(checkpoint: str, task: FewShotTask, n: int, model: PreTrainedModel) -> TaskScore:
         scored = score_prompts(model, tokenizer, task.task, task.eval_instances, task.eval_prompts,
                                config.eval_batch_size)
-        rows, preds = _rows(checkpoint, task, n, scored)
+        if progress is not None:
+            summary = ", ".join(f"{metric} {value:.3f}" for metric, value in scored.metrics.items())
+            progress(f"{checkpoint} | {task.name} | n={n} seed={task.seed}: {summary}")
+        return scored
+
+    def untuned(checkpoint: str, task: FewShotTask) -> list[_Scored]:
+        return [_Scored(checkpoint, task, 0, score(checkpoint, task, 0, models[checkpoint]))]
+
+    items = [partial(untuned, c, t) for c in models for t in tasks.values()] if 0 in config.n else []
+    items += _fine_tune_items(models, members, tasks, config, tokenizer.pad_token_id, batched, score)
+    outcomes = [s for done in run_all(items, resolve_workers(config.workers, first.device)) for s in done]
+    scores, predictions = [], []
+    for outcome in outcomes:
+        rows, preds = outcome.rows()
         scores.extend(rows)
         predictions.extend(preds)
-        if progress is not None:
-            summary = ", ".join(f"{r.metric} {r.value:.3f}" for r in rows)
-            progress(f"{checkpoint} | {task.name} | n={n} seed={task.seed}: {summary}")
-
-    if 0 in config.n:
-        for checkpoint, model in models.items():
-            for task in tasks.values():
-                record(checkpoint, task, 0, model)
-    for member, tuned in _fine_tuned(models, members, tasks, config, tokenizer.pad_token_id, batched, losses):
-        record(member.checkpoint, tasks[(member.task, member.seed)], member.n, tuned)
     order = {name: i for i, name in enumerate(models)}
     task_order = {split.name: i for i, split in enumerate(held_out)}
 
@@ -246,7 +276,7 @@ def run_transfer(
         scores=tuple(sorted(scores, key=lambda r: (*key(r), r.metric))),
         predictions=tuple(sorted(predictions, key=key)),
         skipped=tuple(skipped),
-        losses=losses,
+        losses={o.member: o.losses for o in outcomes if o.member is not None},
     )
 
 

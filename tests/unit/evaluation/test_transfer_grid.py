@@ -87,6 +87,24 @@ def test_batched_grid_equals_one_by_one(checkpoints, tiny, held_out) -> None:
         torch.testing.assert_close(value, before[key], rtol=0, atol=0)  # checkpoints untouched
 
 
+def test_workers_side_by_side_give_the_same_results(checkpoints, tiny, held_out) -> None:
+    # chunks of one member each, so that several chunks (and n=0 scorings) run at once
+    config = FinetuneConfig(n=(0, 2, 5), steps=3, batch_size=4, grid_max_members=1)
+    tasks = list(held_out.values())
+    serial = run_transfer(checkpoints, tiny[1], tasks, config.model_copy(update={"workers": 1}))
+    lines: list[str] = []
+    side_by_side = run_transfer(checkpoints, tiny[1], tasks, config.model_copy(update={"workers": 3}),
+                                progress=lines.append)
+    assert [(s.checkpoint, s.task, s.n, s.metric) for s in side_by_side.scores] == [
+        (s.checkpoint, s.task, s.n, s.metric) for s in serial.scores]
+    assert [s.value for s in side_by_side.scores] == pytest.approx([s.value for s in serial.scores], abs=1e-6)
+    assert [p.prediction for p in side_by_side.predictions] == [p.prediction for p in serial.predictions]
+    assert side_by_side.losses.keys() == serial.losses.keys()
+    for member, curve in serial.losses.items():
+        assert side_by_side.losses[member] == pytest.approx(curve, abs=1e-6)
+    assert len(lines) == 2 * 2 * 3  # one progress line per scored model, from the worker threads
+
+
 def test_n0_equals_scoring_the_checkpoint(checkpoints, tiny, held_out) -> None:
     model, tokenizer = tiny
     split = held_out["classification"]
