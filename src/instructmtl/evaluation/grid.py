@@ -202,13 +202,13 @@ def _per_member_loss(template: PreTrainedModel, buffers: dict[str, torch.Tensor]
     """``(stacked params, *StepInputs.tensors()) -> [M]``: each member's mean target NLL over its step."""
 
     def member_loss(  # type: ignore[no-untyped-def]
-        params, input_ids, positions, mask, segment_query, segment_key, token_slot, targets, labels,
+        params, input_ids, positions, mask, segment_query, token_slot, targets, labels,
     ):
         # logits only where a target token is predicted: a [1, N] index tensor is gathered per member;
         # the segment layout reaches the attention function through the forward's keyword arguments
         out = functional_call(template, (params, buffers), (), {
             "input_ids": input_ids, "attention_mask": mask, "position_ids": positions, "logits_to_keep": targets,
-            "use_cache": False, "segment_query": segment_query, "segment_key": segment_key, "token_slot": token_slot,
+            "use_cache": False, "segment_query": segment_query, "token_slot": token_slot,
         })
         logits = out.logits.float()
         nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),

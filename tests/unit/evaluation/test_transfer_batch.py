@@ -34,23 +34,24 @@ def test_shared_prefix_stops_before_each_rows_last_context_token() -> None:
 
 def test_packed_step_is_the_prefix_then_each_rows_tail_with_their_own_positions_and_targets() -> None:
     inputs = step_inputs([MEMBER_A, MEMBER_B], [4, 2], PAD, torch.float32)
-    assert packed_length(MEMBER_A, 4) == 4 + 4 + 2 + 4 and packed_length(MEMBER_B, 2) == 2 + 4
+    # a row's last token is only a label: tails of 3, 1 and 3 tokens after A's prefix, 3 after B's
+    assert packed_length(MEMBER_A, 4) == 4 + 3 + 1 + 3 and packed_length(MEMBER_B, 2) == 2 + 3
     total, queries = packed_length(MEMBER_A, 4), inputs.segment_query.shape[2]
-    assert inputs.input_ids.shape == (2, 1, total) and inputs.segment_query.shape[:2] == (2, 4)
+    assert queries == 3 and inputs.input_ids.shape == (2, 1, total)
+    assert inputs.segment_query.shape[1] == 2 + 3  # A: its prefix in 2 pieces of at most 3, then 3 rows
     for m, (rows, p) in enumerate([(MEMBER_A, 4), (MEMBER_B, 2)]):
         ids, positions = inputs.input_ids[m, 0].tolist(), inputs.positions[m, 0].tolist()
         segment = [slot // queries for slot in inputs.token_slot[m].tolist()]
-        assert segment[:p] == [0] * p  # tails of at most 4 tokens: one prefix segment of 4 queries
+        pieces = -(-p // queries)
+        assert segment[:p] == [i // queries for i in range(p)]
         start = p
         for r, row in enumerate(rows):
-            end = start + len(row.input_ids) - p
-            # prefix + the row's packed tail is the row, at the row's own positions, in its own segment
-            assert ids[:p] + ids[start:end] == list(row.input_ids)
-            assert positions[:p] + positions[start:end] == list(range(len(row.input_ids)))
-            assert segment[start:end] == [r + 1] * (end - start)
-            # the segment's queries are its tail; its keys the prefix then its tail, nothing of another row
-            assert inputs.segment_query[m, r + 1, : end - start].tolist() == list(range(start, end))
-            assert inputs.segment_key[m, r + 1, : end - start + p].tolist() == list(range(p)) + list(range(start, end))
+            end = start + len(row.input_ids) - 1 - p
+            # prefix + the row's packed tail is the row but its last token, at the row's own positions
+            assert ids[:p] + ids[start:end] == list(row.input_ids[:-1])
+            assert positions[:p] + positions[start:end] == list(range(len(row.input_ids) - 1))
+            assert segment[start:end] == [pieces + r] * (end - start)
+            assert inputs.segment_query[m, pieces + r, : end - start].tolist() == list(range(start, end))
             start = end
         # each target is read from the packed token just before it in its row
         picked, labels = inputs.targets[m, 0].tolist(), inputs.labels[m, 0].tolist()
@@ -66,35 +67,37 @@ def _starts(rows: list[TrainExample], prefix: int) -> list[tuple[int, TrainExamp
     out, start = [], prefix
     for row in rows:
         out.append((start, row))
-        start += len(row.input_ids) - prefix
+        start += len(row.input_ids) - 1 - prefix
     return out
 
 
 def test_a_prefix_longer_than_the_row_tails_is_cut_into_segments_that_see_it_causally() -> None:
-    rows = _rows(list(range(30, 40)), [([1], [2]), ([3], [4, 5])])  # prefix 10, tails of 2 and 3 tokens
+    rows = _rows(list(range(30, 40)), [([1], [2]), ([3], [4, 5])])  # prefix 10, tails of 1 and 2 tokens
     inputs = step_inputs([rows], [10], PAD, torch.float32)
     queries = inputs.segment_query.shape[2]
-    assert queries == 3 and inputs.segment_query.shape[1] == 4 + 2  # ceil(10 / 3) prefix pieces, 2 rows
-    visible = inputs.mask[0, 0] == 0
+    assert queries == 2 and inputs.segment_query.shape[1] == 5 + 2  # 10 / 2 prefix pieces, 2 rows
+    visible = inputs.mask[0, 0] == 0  # [G, Q, 10 prefix keys + 2 own keys]
     for position in range(10):
         g, q = divmod(inputs.token_slot[0, position].item(), queries)
-        assert g < 4 and inputs.segment_query[0, g, q] == position
-        keys = inputs.segment_key[0, g][visible[g, q]].tolist()
-        assert keys == list(range(position + 1))  # the prefix up to itself, nothing more
+        assert g < 5 and inputs.segment_query[0, g, q] == position
+        # the prefix up to itself, nothing more (its own slots would count it twice)
+        assert visible[g, q].nonzero().flatten().tolist() == list(range(position + 1))
 
 
 def test_segment_mask_is_causal_by_row_position_and_hides_padding() -> None:
     inputs = step_inputs([MEMBER_A, MEMBER_B], [4, 2], PAD, torch.float32)
-    visible = inputs.mask[0, 0] == 0  # member A: [G, Q, K]
-    row = visible[2]  # MEMBER_A's second row: tail [13, 14]; keys: prefix (4), then the tail (2)
-    assert row[0, :6].tolist() == [True] * 5 + [False]  # its first token sees the prefix and itself
-    assert row[1, :6].tolist() == [True] * 6
-    assert not row[:2, 6:].any()  # key slots past the segment are padding
-    assert row[2:].sum(-1).tolist() == [1] * (row.shape[0] - 2)  # padding query slots see one key
-    # member B (packed length 6) is padded to A's 14: no segment of B has a query or key there
-    b = packed_length(MEMBER_B, 2)
-    used = inputs.mask[1, 0] == 0
-    assert inputs.segment_key[1][used.any(dim=1)].max() < b
+    visible = inputs.mask[:, 0] == 0  # [M, G, Q, 4 prefix keys + 3 own keys]
+    row = visible[0, 2]  # A's first row: tail [9, 10, 11]
+    assert row.tolist() == [[True] * 5 + [False] * 2, [True] * 6 + [False], [True] * 7]
+    row = visible[0, 3]  # A's second row: tail [13]; its two other query slots are padding
+    assert row[0].tolist() == [True] * 5 + [False] * 2
+    assert row[1:].tolist() == [[False] * 4 + [True] + [False] * 2] * 2  # padding sees one key
+    # B's prefix is 2: the block's keys 2 and 3 are B's row tokens, which its row sees only as its own
+    row = visible[1, 1]
+    assert row.tolist() == [[True, True, False, False, True, False, False],
+                            [True, True, False, False, True, True, False],
+                            [True, True, False, False, True, True, True]]
+    assert not visible[1, 2:, :, :4].any()  # B's padding segments see nothing of the prefix block
 
 
 def test_the_prefix_split_leaves_each_members_loss_unchanged() -> None:
