@@ -38,7 +38,7 @@ def test_transfer_on_the_sni_subset_prints_scores_and_transfer(
     predictions = tmp_path / "predictions.jsonl"
     args = ["transfer", "--base", str(tiny_lm_dir), "--checkpoint", str(other_checkpoint), "--tasks", str(sni_dir),
             "--n", "0,2", "--steps", "2", "--max-eval-instances", "3", "--device", "cpu", "--json",
-            "--predictions", str(predictions)]
+            "--predictions", str(predictions), "--workers", "2"]  # grid chunks and scorings side by side
     for name in SNI_TASKS:
         args += ["--task", name]
     result = CliRunner().invoke(app, args)

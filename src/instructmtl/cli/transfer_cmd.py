@@ -79,6 +79,8 @@ def transfer(
     seeds: Annotated[str, typer.Option(help="Seeds, comma-separated.")] = "0",
     max_eval_instances: Annotated[int, typer.Option(min=1, help="Eval instances per task at most.")] = 50,
     one_by_one: Annotated[bool, typer.Option(help="Run full fine-tunes one at a time (the reference).")] = False,
+    workers: Annotated[int | None, typer.Option(min=1, help="Grid chunks, fine-tunes and scorings run at once, "
+                                                             "one core each (default: one per core on CPU).")] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "auto",
     predictions: Annotated[Path | None, typer.Option(help="Write per-instance predictions here (JSONL).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
@@ -90,7 +92,7 @@ def transfer(
 
     config = validate(FinetuneConfig, {"n": _int_list(n, "--n"), "encoding": encoding, "steps": steps,
                                        "batch_size": batch_size, "lr": lr, "mode": mode,
-                                       "seeds": _int_list(seeds, "--seeds")}, "transfer options")
+                                       "seeds": _int_list(seeds, "--seeds"), "workers": workers}, "transfer options")
     tasks_config = validate(TasksConfig, {"source": tasks, "held_out": HeldOutConfig(split=held_out_split),
                                           "held_out_max_eval_instances": max_eval_instances}, "--tasks")
     _, study = build_study_split(tasks_config)
