@@ -36,7 +36,7 @@ vocabulary 1024) with a BPE tokenizer trained here on the built-in suite;
 ``--hidden 256 --vocab 4096`` gives a larger shape. Checkpoints are
 independent random initialisations (what is timed does not depend on the weights).
 
-Run: ``/work/venv/bin/python bench/transfer_grid.py [--repeats 3]``; both sides get every core
+Run: ``/work/venv/bin/python bench/transfer_grid.py [--repeats 5]``; both sides get every core
 (``--threads`` sets torch's intra-op threads for both).
 The last stdout line is one JSON object; progress goes to stderr.
 """
@@ -73,7 +73,7 @@ from _common import Stamp, emit, load_average, log, machine, optimizer_step_time
 from instructmtl.config.tasks import TasksConfig, build_study_split  # noqa: E402
 from instructmtl.evaluation.finetune_config import FinetuneConfig  # noqa: E402
 from instructmtl.evaluation.finetune_data import FewShotTask, cycle_order, step_indices  # noqa: E402
-from instructmtl.evaluation.grid import Member, plan_chunks, train_chunk  # noqa: E402
+from instructmtl.evaluation.grid import Member, chunk_cost, plan_chunks, train_chunk  # noqa: E402
 from instructmtl.evaluation.parallel import resolve_workers, run_all  # noqa: E402
 from instructmtl.evaluation.transfer import prepare_tasks  # noqa: E402
 from instructmtl.models.builtin.tokenizer import train_tokenizer  # noqa: E402
@@ -113,7 +113,8 @@ def grid_run(models: dict[str, PreTrainedModel], members: list[Member], tasks, c
     first = next(iter(models.values()))
     chunks = plan_chunks(members, tasks, first, config)
     workers = resolve_workers(config.workers, first.device)
-    done = run_all([partial(train_chunk, models, chunk, tasks, config, pad_id) for chunk in chunks], workers)
+    done = run_all([partial(train_chunk, models, chunk, tasks, config, pad_id) for chunk in chunks], workers,
+                   [chunk_cost(chunk, tasks, config) for chunk in chunks])
     curves = {m: trained.losses[:, i].tolist() for trained in done for i, m in enumerate(trained.members)}
     return started.until(Stamp.now()), curves
 
@@ -167,9 +168,9 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, default=192)
     parser.add_argument("--layers", type=int, default=4)
     parser.add_argument("--vocab", type=int, default=1024)
-    parser.add_argument("--trainer-sample", type=int, default=2, help="fine-tunes timed with Trainer per repeat")
+    parser.add_argument("--trainer-sample", type=int, default=4, help="fine-tunes timed with Trainer per repeat")
     parser.add_argument("--max-members", type=int, default=16, help="grid chunk size cap")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--workers", type=int, default=None, help="grid chunks at once (default: one per thread)")
     args = parser.parse_args()

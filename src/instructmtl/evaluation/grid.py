@@ -54,7 +54,7 @@ from instructmtl.evaluation.grid_attention import ATTENTION_NAME
 from instructmtl.evaluation.grid_batch import packed_length, shared_prefix_length, step_inputs
 from instructmtl.training.examples import IGNORE_INDEX
 
-__all__ = ["Member", "TrainedChunk", "clip_per_member", "load_member", "member_bytes", "plan_chunks", "train_chunk"]
+__all__ = ["Member", "TrainedChunk", "chunk_cost", "clip_per_member", "load_member", "member_bytes", "plan_chunks", "train_chunk"]
 
 _FP32_TRAINING_BYTES_PER_PARAM = 16  # weight, gradient, two AdamW moments
 
@@ -158,6 +158,11 @@ def plan_chunks(
         chunks[-1].append(member)
         shapes = trial
     return [tuple(chunk) for chunk in chunks]
+
+
+def chunk_cost(chunk: Sequence[Member], tasks: Mapping[tuple[str, int], FewShotTask], config: FinetuneConfig) -> int:
+    """Tokens one step of a chunk runs, padding included: a relative cost for scheduling chunks side by side."""
+    return len(chunk) * max(_shape(tasks[(m.task, m.seed)], m, config).length for m in chunk)
 
 
 def clip_per_member(grads: Sequence[torch.Tensor], max_norm: float) -> torch.Tensor:

@@ -25,7 +25,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from instructmtl.evaluation.finetune_config import FinetuneConfig
 from instructmtl.evaluation.finetune_data import FewShotTask, build_few_shot_task
 from instructmtl.evaluation.finetune_single import finetune_one
-from instructmtl.evaluation.grid import Member, load_member, plan_chunks, train_chunk
+from instructmtl.evaluation.grid import Member, chunk_cost, load_member, plan_chunks, train_chunk
 from instructmtl.evaluation.parallel import resolve_workers, run_all
 from instructmtl.evaluation.task_scoring import TaskScore, score_prompts
 from instructmtl.tasks.selection import TaskSplit
@@ -186,8 +186,9 @@ Score = Callable[[str, FewShotTask, int, PreTrainedModel], TaskScore]
 def _fine_tune_items(
     models: Mapping[str, PreTrainedModel], members: Sequence[Member], tasks: Mapping[tuple[str, int], FewShotTask],
     config: FinetuneConfig, pad_id: int, batched: bool, score: Score,
-) -> list[Callable[[], list[_Scored]]]:
-    """Independent work items: each grid chunk trained and its members scored, or one fine-tune and its score."""
+) -> list[tuple[Callable[[], list[_Scored]], float]]:
+    """Independent work items with a relative cost: each grid chunk trained and its members scored, or
+    one fine-tune and its score."""
     if batched and config.mode == "full" and members:
         first = models[members[0].checkpoint]
 
@@ -202,14 +203,15 @@ def _fine_tune_items(
                                       tuple(trained.losses[:, index].tolist())))
             return scored
 
-        return [partial(chunk_item, chunk) for chunk in plan_chunks(members, tasks, first, config)]
+        return [(partial(chunk_item, chunk), chunk_cost(chunk, tasks, config))
+                for chunk in plan_chunks(members, tasks, first, config)]
 
     def one_item(m: Member) -> list[_Scored]:
         task = tasks[(m.task, m.seed)]
         tuned = finetune_one(models[m.checkpoint], task, m.n, m.seed, config, pad_id)
         return [_Scored(m.checkpoint, task, m.n, score(m.checkpoint, task, m.n, tuned.model), m, tuned.losses)]
 
-    return [partial(one_item, m) for m in members]
+    return [(partial(one_item, m), config.rows(m.n)) for m in members]
 
 
 def run_transfer(
@@ -258,9 +260,11 @@ def run_transfer(
     def untuned(checkpoint: str, task: FewShotTask) -> list[_Scored]:
         return [_Scored(checkpoint, task, 0, score(checkpoint, task, 0, models[checkpoint]))]
 
-    items = [partial(untuned, c, t) for c in models for t in tasks.values()] if 0 in config.n else []
-    items += _fine_tune_items(models, members, tasks, config, tokenizer.pad_token_id, batched, score)
-    outcomes = [s for done in run_all(items, resolve_workers(config.workers, first.device)) for s in done]
+    # scoring a checkpoint as it is costs least: those items fill the gaps at the end
+    work = [(partial(untuned, c, t), 0.0) for c in models for t in tasks.values()] if 0 in config.n else []
+    work += _fine_tune_items(models, members, tasks, config, tokenizer.pad_token_id, batched, score)
+    done = run_all([item for item, _ in work], resolve_workers(config.workers, first.device), [c for _, c in work])
+    outcomes = [s for scored in done for s in scored]
     scores, predictions = [], []
     for outcome in outcomes:
         rows, preds = outcome.rows()

@@ -46,6 +46,23 @@ def test_one_worker_runs_in_order_with_the_threads_as_they_are(two_threads) -> N
     assert calls == [(0, 2), (1, 2), (2, 2)]
 
 
+def test_costliest_items_start_first_and_results_keep_item_order(two_threads) -> None:
+    started: list[str] = []
+    lock = threading.Lock()
+
+    def item(name: str) -> str:
+        with lock:
+            started.append(name)
+        time.sleep(0.02)
+        return name
+
+    names = ["small", "big", "medium", "tiny"]
+    out = run_all([lambda n=n: item(n) for n in names], workers=2, costs=[3, 5, 4, 0])
+    assert out == names
+    assert started[:2] == ["big", "medium"] or started[:2] == ["medium", "big"]
+    assert started[2:] == ["small", "tiny"]
+
+
 def test_first_error_is_raised_and_pending_items_are_cancelled(two_threads) -> None:
     ran: list[int] = []
 
