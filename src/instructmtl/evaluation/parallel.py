@@ -12,20 +12,47 @@ loaded checkpoints, which processes would have to copy.
 ``concurrent.futures`` supplies the pool; what is ours is the thread budget:
 every item runs on one intra-op thread whenever more than one runs at once,
 so an item's numbers never depend on which other items ran beside it.
+Objects that are not safe to share between threads go through
+:class:`PerThread`.
 """
 
 from __future__ import annotations
 
+import copy
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 import torch
 
-__all__ = ["resolve_workers", "run_all"]
+__all__ = ["PerThread", "resolve_workers", "run_all"]
 
 T = TypeVar("T")
+
+
+class PerThread(Generic[T]):
+    """An object for the thread that made this, and a deep copy of it for every other thread.
+
+    For fast tokenizers: ``transformers`` sets truncation and padding on the
+    shared Rust tokenizer at every call, and the binding refuses that while
+    another thread is encoding with it (``RuntimeError: Already borrowed``,
+    huggingface/tokenizers#537). Run serially, the items use the original.
+    """
+
+    def __init__(self, original: T) -> None:
+        self._original = original
+        self._owner = threading.get_ident()
+        self._copies = threading.local()
+
+    def get(self) -> T:
+        """This thread's object."""
+        if threading.get_ident() == self._owner:
+            return self._original
+        if not hasattr(self._copies, "value"):
+            self._copies.value = copy.deepcopy(self._original)
+        return self._copies.value
 
 
 def resolve_workers(requested: int | None, device: torch.device) -> int:

@@ -26,7 +26,7 @@ from instructmtl.evaluation.finetune_config import FinetuneConfig
 from instructmtl.evaluation.finetune_data import FewShotTask, build_few_shot_task
 from instructmtl.evaluation.finetune_single import finetune_one
 from instructmtl.evaluation.grid import Member, chunk_cost, load_member, plan_chunks, train_chunk
-from instructmtl.evaluation.parallel import resolve_workers, run_all
+from instructmtl.evaluation.parallel import PerThread, resolve_workers, run_all
 from instructmtl.evaluation.task_scoring import TaskScore, score_prompts
 from instructmtl.tasks.selection import TaskSplit
 
@@ -249,8 +249,10 @@ def run_transfer(
     tasks = prepare_tasks(held_out, tokenizer, config, max_length)
     members, skipped = _members(list(models), tasks, config)
 
+    tokenizers = PerThread(tokenizer)
+
     def score(checkpoint: str, task: FewShotTask, n: int, model: PreTrainedModel) -> TaskScore:
-        scored = score_prompts(model, tokenizer, task.task, task.eval_instances, task.eval_prompts,
+        scored = score_prompts(model, tokenizers.get(), task.task, task.eval_instances, task.eval_prompts,
                                config.eval_batch_size)
         if progress is not None:
             summary = ", ".join(f"{metric} {value:.3f}" for metric, value in scored.metrics.items())

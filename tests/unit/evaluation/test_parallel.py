@@ -8,7 +8,7 @@ import time
 import pytest
 import torch
 
-from instructmtl.evaluation.parallel import resolve_workers, run_all
+from instructmtl.evaluation.parallel import PerThread, resolve_workers, run_all
 
 
 @pytest.fixture
@@ -85,3 +85,21 @@ def test_workers_default_to_intra_op_threads_on_cpu_and_one_on_gpu(two_threads) 
     assert resolve_workers(None, torch.device("cpu")) == 2
     assert resolve_workers(None, torch.device("cuda")) == 1
     assert resolve_workers(3, torch.device("cpu")) == 3
+
+
+def test_per_thread_gives_the_owner_the_original_and_other_threads_their_own_copy(two_threads) -> None:
+    original: dict[str, list[str]] = {"seen": []}
+    shared = PerThread(original)
+    assert shared.get() is original
+    both_started = threading.Barrier(2, timeout=10)
+
+    def in_worker(name: str) -> int:
+        both_started.wait()  # two threads at once, so each makes its own copy
+        mine = shared.get()
+        mine["seen"].append(name)
+        assert shared.get() is mine  # kept for the thread's later items
+        return id(mine)
+
+    ids = run_all([lambda: in_worker("a"), lambda: in_worker("b")], workers=2)
+    assert len(set(ids)) == 2 and id(original) not in ids
+    assert original == {"seen": []}  # deep copies: the workers' changes never reach the original
