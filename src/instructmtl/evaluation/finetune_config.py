@@ -59,15 +59,15 @@ class FinetuneConfig(BaseModel):
         precision: ``fp32`` (the reference, exactly reproducible) or ``bf16``
             autocast for the fine-tuning forward/backward; scoring is always fp32.
         eval_batch_size: rows per forward when scoring.
-        grid_memory_gb: memory one chunk of the batched grid may use (estimated).
+        grid_memory_gb: memory the batched grid may use (estimated), shared by the chunks that train at once.
         grid_max_members: fine-tunes trained together in one chunk at most.
         grid_min_efficiency: the smallest share of a chunk's rows and positions that
             its members would compute alone (the rest pads members to the chunk's widest
             shape); members whose shapes differ more go to separate chunks.
         workers: work items (grid chunks, one-by-one fine-tunes, scorings of a model)
             run at once, each in a thread on one core (:mod:`.parallel`); ``None``: one
-            per torch intra-op thread on CPU, one on GPU. ``grid_memory_gb`` holds per
-            chunk, so up to ``workers`` times it is in use.
+            per torch intra-op thread on CPU, one on GPU. Fewer chunks run at once when
+            that many would not fit ``grid_memory_gb``.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")

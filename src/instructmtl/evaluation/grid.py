@@ -54,7 +54,10 @@ from instructmtl.evaluation.grid_attention import ATTENTION_NAME
 from instructmtl.evaluation.grid_batch import packed_length, shared_prefix_length, step_inputs
 from instructmtl.training.examples import IGNORE_INDEX
 
-__all__ = ["Member", "TrainedChunk", "chunk_cost", "clip_per_member", "load_member", "member_bytes", "plan_chunks", "train_chunk"]
+__all__ = [
+    "Member", "TrainedChunk", "chunk_cost", "clip_per_member", "concurrent_chunks", "load_member", "member_bytes",
+    "plan_chunks", "train_chunk",
+]
 
 _FP32_TRAINING_BYTES_PER_PARAM = 16  # weight, gradient, two AdamW moments
 
@@ -126,31 +129,36 @@ def member_bytes(model: PreTrainedModel, rows: int, length: int, keep: int) -> i
     return _FP32_TRAINING_BYTES_PER_PARAM * model.num_parameters() + 4 * (activations + logits)
 
 
+def _chunk_bytes(model: PreTrainedModel, shapes: Sequence[_Shape]) -> int:
+    """Estimated memory of a chunk: every member counted at the chunk's padded shape."""
+    return len(shapes) * member_bytes(model, 1, max(s.length for s in shapes), max(s.keep for s in shapes))
+
+
 def plan_chunks(
     members: Sequence[Member], tasks: Mapping[tuple[str, int], FewShotTask], model: PreTrainedModel,
-    config: FinetuneConfig,
+    config: FinetuneConfig, share: int = 1,
 ) -> list[tuple[Member, ...]]:
     """Groups members into chunks that fit the memory budget and waste little on padding.
 
     Members are sorted by (task, seed, n, checkpoint), so a chunk mostly holds
     one task's fine-tunes from several checkpoints: the same packed steps.
     Every member's packed step is padded to the chunk's longest, so a chunk is
-    closed when one more member would break ``grid_max_members``, the
-    estimated memory ``grid_memory_gb`` (counted at the padded shape), or
+    closed when one more member would break ``grid_max_members``, its part of
+    the estimated memory ``grid_memory_gb`` (counted at the padded shape; the
+    budget is split ``share`` ways for chunks that train at once), or
     ``grid_min_efficiency`` (the members' own tokens over the padded tokens,
     each member counted at its widest step: 1 when all members have the same
-    shape). A member that alone exceeds the budget still gets a chunk of its own.
+    shape). A member that alone exceeds its part still gets a chunk of its own
+    (:func:`concurrent_chunks` then lets fewer chunks run at once).
     """
-    budget = config.grid_memory_gb * 2**30
+    budget = config.grid_memory_gb * 2**30 / share
     chunks: list[list[Member]] = []
     shapes: list[_Shape] = []
     for member in sorted(members):
         shape = _shape(tasks[(member.task, member.seed)], member, config)
         trial = [*shapes, shape]
-        length = max(s.length for s in trial)
-        cost = len(trial) * member_bytes(model, 1, length, max(s.keep for s in trial))
-        efficiency = sum(s.length for s in trial) / (len(trial) * length)
-        if not chunks or len(trial) > config.grid_max_members or cost > budget or (
+        efficiency = sum(s.length for s in trial) / (len(trial) * max(s.length for s in trial))
+        if not chunks or len(trial) > config.grid_max_members or _chunk_bytes(model, trial) > budget or (
             efficiency < config.grid_min_efficiency
         ):
             chunks.append([])
@@ -158,6 +166,18 @@ def plan_chunks(
         chunks[-1].append(member)
         shapes = trial
     return [tuple(chunk) for chunk in chunks]
+
+
+def concurrent_chunks(
+    chunks: Sequence[Sequence[Member]], tasks: Mapping[tuple[str, int], FewShotTask], model: PreTrainedModel,
+    config: FinetuneConfig, workers: int,
+) -> int:
+    """How many chunks may train at once: ``workers``, fewer when that many of the largest would not fit
+    ``grid_memory_gb`` together (never fewer than one)."""
+    largest = max(
+        _chunk_bytes(model, [_shape(tasks[(m.task, m.seed)], m, config) for m in chunk]) for chunk in chunks
+    )
+    return max(1, min(workers, int(config.grid_memory_gb * 2**30 // largest)))
 
 
 def chunk_cost(chunk: Sequence[Member], tasks: Mapping[tuple[str, int], FewShotTask], config: FinetuneConfig) -> int:

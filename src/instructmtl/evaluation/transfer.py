@@ -25,7 +25,14 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from instructmtl.evaluation.finetune_config import FinetuneConfig
 from instructmtl.evaluation.finetune_data import FewShotTask, build_few_shot_task
 from instructmtl.evaluation.finetune_single import finetune_one
-from instructmtl.evaluation.grid import Member, chunk_cost, load_member, plan_chunks, train_chunk
+from instructmtl.evaluation.grid import (
+    Member,
+    chunk_cost,
+    concurrent_chunks,
+    load_member,
+    plan_chunks,
+    train_chunk,
+)
 from instructmtl.evaluation.parallel import PerThread, resolve_workers, run_all
 from instructmtl.evaluation.task_scoring import TaskScore, score_prompts
 from instructmtl.tasks.selection import TaskSplit
@@ -185,10 +192,10 @@ Score = Callable[[str, FewShotTask, int, PreTrainedModel], TaskScore]
 
 def _fine_tune_items(
     models: Mapping[str, PreTrainedModel], members: Sequence[Member], tasks: Mapping[tuple[str, int], FewShotTask],
-    config: FinetuneConfig, pad_id: int, batched: bool, score: Score,
-) -> list[tuple[Callable[[], list[_Scored]], float]]:
-    """Independent work items with a relative cost: each grid chunk trained and its members scored, or
-    one fine-tune and its score."""
+    config: FinetuneConfig, pad_id: int, batched: bool, score: Score, workers: int,
+) -> tuple[list[tuple[Callable[[], list[_Scored]], float]], int]:
+    """Independent work items with a relative cost (each grid chunk trained and its members scored, or
+    one fine-tune and its score), and how many of them may run at once within the grid's memory budget."""
     if batched and config.mode == "full" and members:
         first = models[members[0].checkpoint]
 
@@ -203,15 +210,16 @@ def _fine_tune_items(
                                       tuple(trained.losses[:, index].tolist())))
             return scored
 
-        return [(partial(chunk_item, chunk), chunk_cost(chunk, tasks, config))
-                for chunk in plan_chunks(members, tasks, first, config)]
+        chunks = plan_chunks(members, tasks, first, config, share=workers)
+        items = [(partial(chunk_item, chunk), float(chunk_cost(chunk, tasks, config))) for chunk in chunks]
+        return items, concurrent_chunks(chunks, tasks, first, config, workers)
 
     def one_item(m: Member) -> list[_Scored]:
         task = tasks[(m.task, m.seed)]
         tuned = finetune_one(models[m.checkpoint], task, m.n, m.seed, config, pad_id)
         return [_Scored(m.checkpoint, task, m.n, score(m.checkpoint, task, m.n, tuned.model), m, tuned.losses)]
 
-    return [(partial(one_item, m), config.rows(m.n)) for m in members]
+    return [(partial(one_item, m), float(config.rows(m.n))) for m in members], workers
 
 
 def run_transfer(
@@ -264,8 +272,10 @@ def run_transfer(
 
     # scoring a checkpoint as it is costs least: those items fill the gaps at the end
     work = [(partial(untuned, c, t), 0.0) for c in models for t in tasks.values()] if 0 in config.n else []
-    work += _fine_tune_items(models, members, tasks, config, tokenizer.pad_token_id, batched, score)
-    done = run_all([item for item, _ in work], resolve_workers(config.workers, first.device), [c for _, c in work])
+    fine_tunes, workers = _fine_tune_items(models, members, tasks, config, tokenizer.pad_token_id, batched, score,
+                                           resolve_workers(config.workers, first.device))
+    work += fine_tunes
+    done = run_all([item for item, _ in work], workers, [c for _, c in work])
     outcomes = [s for scored in done for s in scored]
     scores, predictions = [], []
     for outcome in outcomes:

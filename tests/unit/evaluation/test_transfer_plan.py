@@ -9,7 +9,7 @@ from transformers import LlamaConfig, LlamaForCausalLM
 from instructmtl.errors import UnknownNameError
 from instructmtl.evaluation.finetune_config import FinetuneConfig
 from instructmtl.evaluation.finetune_data import cycle_order, step_indices
-from instructmtl.evaluation.grid import Member, clip_per_member, member_bytes, plan_chunks
+from instructmtl.evaluation.grid import Member, clip_per_member, concurrent_chunks, member_bytes, plan_chunks
 from instructmtl.evaluation.transfer import FinetuneScore, transfer_deltas
 from instructmtl.training.examples import TrainExample
 
@@ -95,6 +95,22 @@ def test_plan_chunks_respects_the_member_cap_and_the_memory_budget() -> None:
     assert [len(c) for c in tight] == [2, 1]
     alone = plan_chunks(widest, TASKS, model, FinetuneConfig(grid_memory_gb=0.5 * one / 2**30))
     assert [len(c) for c in alone] == [1, 1, 1]  # over budget alone: still run, one per chunk
+
+
+def test_chunks_that_train_at_once_share_the_memory_budget() -> None:
+    model = _tiny_model()
+    widest = [m for m in MEMBERS if m.task == "b" and m.n == 8]
+    one = member_bytes(model, rows=1, length=8 * 40, keep=8 * 3)
+    config = FinetuneConfig(grid_memory_gb=2.5 * one / 2**30)
+    alone = plan_chunks(widest, TASKS, model, config)
+    assert [len(c) for c in alone] == [2, 1]
+    shared = plan_chunks(widest, TASKS, model, config, share=2)  # two chunks at once: 1.25 members each
+    assert [len(c) for c in shared] == [1, 1, 1]
+    assert concurrent_chunks(shared, TASKS, model, config, workers=2) == 2
+    assert concurrent_chunks(shared, TASKS, model, config, workers=4) == 2  # 2.5 members fit, not 4
+    assert concurrent_chunks(alone, TASKS, model, config, workers=2) == 1  # a 2-member chunk twice: no
+    too_big = FinetuneConfig(grid_memory_gb=0.5 * one / 2**30)
+    assert concurrent_chunks(alone, TASKS, model, too_big, workers=2) == 1  # never fewer than one
 
 
 def test_plan_chunks_keeps_padding_below_the_efficiency_floor() -> None:
