@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import torch
 from transformers import PreTrainedModel
 
+from instructmtl.contiguous import cheapest_runs
+
 __all__ = ["CostModel", "Instance", "PackedBatch", "pack_rows", "packed_batch"]
 
 #: Masked attention runs at about half the matmul rate per FLOP (flash
@@ -127,24 +129,15 @@ def _split(
     """The cheapest cut of ``rows`` (fullest first) into forwards of at most ``batch_size`` consecutive rows.
 
     A forward is as wide as its fullest row, so cutting where fills drop saves
-    padding, at the price of one more forward (dynamic programming over the
-    cut points).
+    padding, at the price of one more forward (:func:`instructmtl.contiguous.cheapest_runs`).
 
     Returns:
         ``(cost, forwards)``, each forward a list of rows of instance indices.
     """
-    best = [0.0] + [float("inf")] * len(rows)
-    cut = [0] * (len(rows) + 1)
-    for end in range(1, len(rows) + 1):
-        for begin in range(max(0, end - batch_size), end):
-            total = best[begin] + cost.forward(end - begin, rows[begin][1], start)
-            if total < best[end]:
-                best[end], cut[end] = total, begin
-    forwards, end = [], len(rows)
-    while end:
-        forwards.append([indices for indices, _ in rows[cut[end] : end]])
-        end = cut[end]
-    return best[-1], forwards[::-1]
+    # rows are fullest first, so a forward is as wide as its first row
+    total, runs = cheapest_runs(len(rows), batch_size,
+                                lambda begin, end: cost.forward(end - begin, rows[begin][1], start))
+    return total, [[indices for indices, _ in rows[begin:end]] for begin, end in runs]
 
 
 def pack_rows(

@@ -36,6 +36,11 @@ def encode(tokenizer: PreTrainedTokenizerBase, text: str) -> list[int]:
     return list(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
+def encode_all(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str]) -> list[list[int]]:
+    """:func:`encode` of each text, in one tokenizer call (a fast tokenizer batches it in Rust)."""
+    return [list(ids) for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"]]
+
+
 def encode_pair(tokenizer: PreTrainedTokenizerBase, context: str, continuation: str) -> tuple[list[int], list[int]]:
     """Splits ``context + continuation`` into context ids and continuation ids.
 
@@ -87,12 +92,12 @@ def encode_many_choices(
     for context, continuations in items:
         texts.append(context.rstrip())
         texts.extend(context + cont for cont in continuations)
-    ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
+    ids = encode_all(tokenizer, texts)
     encoded, at = [], 0
     for _, continuations in items:
-        context_ids = list(ids[at])
+        context_ids = ids[at]
         joined = ids[at + 1 : at + 1 + len(continuations)]
-        encoded.append((context_ids, [list(j[len(context_ids) :]) for j in joined]))
+        encoded.append((context_ids, [j[len(context_ids) :] for j in joined]))
         at += 1 + len(continuations)
     return encoded
 

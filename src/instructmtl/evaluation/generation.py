@@ -21,7 +21,7 @@ import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from instructmtl.errors import InstructMTLError
-from instructmtl.evaluation._prefix_cache import PrefixCache, left_padded, prefix_cache_for
+from instructmtl.evaluation._prefix_cache import PrefixCache, encode_all, left_padded, prefix_cache_for
 
 __all__ = ["generate_greedy", "max_new_tokens_for"]
 
@@ -43,13 +43,8 @@ def max_new_tokens_for(tokenizer: PreTrainedTokenizerBase, outputs: Sequence[str
     """
     if not outputs:
         raise InstructMTLError("max_new_tokens_for: the task has no reference outputs; give at least one")
-    longest = max(len(ids) for ids in _encode_all(tokenizer, outputs))
+    longest = max(len(ids) for ids in encode_all(tokenizer, outputs))
     return min(cap, math.ceil(1.5 * longest) + 2)
-
-
-def _encode_all(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str]) -> list[list[int]]:
-    """:func:`._prefix_cache.encode` of each text, in one tokenizer call (a fast tokenizer batches it in Rust)."""
-    return [list(ids) for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"]]
 
 
 def _row_done(tokenizer: PreTrainedTokenizerBase, tokens: list[int], stop_at_newline: bool) -> bool:
@@ -134,7 +129,7 @@ def generate_greedy(
         raise InstructMTLError(f"generate_greedy: max_new_tokens={max_new_tokens}; it must be at least 1")
     if not queries:
         return []
-    prompts = _encode_all(tokenizer, [prefix + query for query in queries])
+    prompts = encode_all(tokenizer, [prefix + query for query in queries])
     if any(not p for p in prompts):
         raise InstructMTLError("generate_greedy: a prompt (prefix + query) encodes to no tokens; give a prompt")
     cache = prefix_cache_for(model, tokenizer, prefix, prompts)

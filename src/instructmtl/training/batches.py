@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from instructmtl.contiguous import cheapest_runs
 from instructmtl.training.examples import IGNORE_INDEX, TrainExample
 
 
@@ -104,8 +105,7 @@ def length_grouped(
 
     Examples are sorted by length and cut into contiguous runs of at most
     ``micro_batch_size`` rows so that the total of ``rows * longest + overhead``
-    over micro-batches is minimal (exact dynamic programme over the cut
-    points, O(n * micro_batch_size)). Padded slots cost like real ones, and
+    over micro-batches is minimal (:func:`instructmtl.contiguous.cheapest_runs`). Padded slots cost like real ones, and
     every extra pass costs ``overhead`` slots, so the cut trades padding
     against passes. The step's gradient is a sum over all its examples, so
     regrouping them does not change it. On the benchmark workload this leaves
@@ -114,21 +114,10 @@ def length_grouped(
     which left 7%.
     """
     ordered = sorted(examples, key=lambda ex: len(ex.input_ids))
-    n = len(ordered)
-    best = [0.0] + [float("inf")] * n  # best[j]: least cost of the first j examples
-    cut = [0] * (n + 1)  # cut[j]: where the last micro-batch of that best split starts
-    for end in range(1, n + 1):
-        longest = len(ordered[end - 1].input_ids)
-        for start in range(max(0, end - micro_batch_size), end):
-            cost = best[start] + (end - start) * longest + overhead
-            if cost < best[end]:
-                best[end], cut[end] = cost, start
-    batches: list[list[TrainExample]] = []
-    end = n
-    while end > 0:
-        batches.append(ordered[cut[end] : end])
-        end = cut[end]
-    return batches[::-1]
+    # sorted by length, so a run's longest row is its last
+    _, runs = cheapest_runs(len(ordered), micro_batch_size,
+                            lambda begin, end: (end - begin) * len(ordered[end - 1].input_ids) + overhead)
+    return [list(ordered[begin:end]) for begin, end in runs]
 
 
 def per_example_nll(model: torch.nn.Module, batch: MicroBatch) -> tuple[torch.Tensor, torch.Tensor]:
