@@ -73,7 +73,7 @@ from _common import Stamp, emit, load_average, log, machine, optimizer_step_time
 from instructmtl.config.tasks import TasksConfig, build_study_split  # noqa: E402
 from instructmtl.evaluation.finetune_config import FinetuneConfig  # noqa: E402
 from instructmtl.evaluation.finetune_data import FewShotTask, cycle_order, step_indices  # noqa: E402
-from instructmtl.evaluation.grid import Member, chunk_cost, concurrent_chunks, plan_chunks, train_chunk  # noqa: E402
+from instructmtl.evaluation.grid import Member, concurrent_chunks, plan_chunks, train_chunk  # noqa: E402
 from instructmtl.evaluation.parallel import resolve_workers, run_all  # noqa: E402
 from instructmtl.evaluation.transfer import prepare_tasks  # noqa: E402
 from instructmtl.models.builtin.tokenizer import train_tokenizer  # noqa: E402
@@ -113,9 +113,9 @@ def grid_run(models: dict[str, PreTrainedModel], members: list[Member], tasks, c
     first = next(iter(models.values()))
     workers = resolve_workers(config.workers, first.device)
     chunks = plan_chunks(members, tasks, first, config, share=workers)
-    workers = concurrent_chunks(chunks, tasks, first, config, workers)
-    done = run_all([partial(train_chunk, models, chunk, tasks, config, pad_id) for chunk in chunks], workers,
-                   [chunk_cost(chunk, tasks, config) for chunk in chunks])
+    workers = concurrent_chunks(chunks, config, workers)
+    done = run_all([partial(train_chunk, models, chunk.members, tasks, config, pad_id) for chunk in chunks], workers,
+                   [chunk.tokens for chunk in chunks])
     curves = {m: trained.losses[:, i].tolist() for trained in done for i, m in enumerate(trained.members)}
     return started.until(Stamp.now()), curves
 

@@ -55,7 +55,7 @@ from instructmtl.evaluation.grid_batch import packed_length, shared_prefix_lengt
 from instructmtl.training.examples import IGNORE_INDEX
 
 __all__ = [
-    "Member", "TrainedChunk", "chunk_cost", "clip_per_member", "concurrent_chunks", "load_member", "member_bytes",
+    "Chunk", "Member", "TrainedChunk", "clip_per_member", "concurrent_chunks", "load_member", "member_bytes",
     "plan_chunks", "train_chunk",
 ]
 
@@ -129,15 +129,31 @@ def member_bytes(model: PreTrainedModel, rows: int, length: int, keep: int) -> i
     return _FP32_TRAINING_BYTES_PER_PARAM * model.num_parameters() + 4 * (activations + logits)
 
 
-def _chunk_bytes(model: PreTrainedModel, shapes: Sequence[_Shape]) -> int:
-    """Estimated memory of a chunk: every member counted at the chunk's padded shape."""
-    return len(shapes) * member_bytes(model, 1, max(s.length for s in shapes), max(s.keep for s in shapes))
+@dataclass(frozen=True)
+class Chunk:
+    """Members trained together, with what planning estimated for them.
+
+    Attributes:
+        members: the members, in stacking order.
+        tokens: tokens one step runs, padding included (a relative cost for scheduling).
+        bytes: estimated memory (:func:`member_bytes` of every member at the chunk's padded shape).
+    """
+
+    members: tuple[Member, ...]
+    tokens: int
+    bytes: int
+
+
+def _estimate(model: PreTrainedModel, shapes: Sequence[_Shape]) -> tuple[int, int]:
+    """``(tokens, bytes)`` of members of these shapes trained together, each padded to the widest."""
+    length, keep = max(s.length for s in shapes), max(s.keep for s in shapes)
+    return len(shapes) * length, len(shapes) * member_bytes(model, 1, length, keep)
 
 
 def plan_chunks(
     members: Sequence[Member], tasks: Mapping[tuple[str, int], FewShotTask], model: PreTrainedModel,
     config: FinetuneConfig, share: int = 1,
-) -> list[tuple[Member, ...]]:
+) -> list[Chunk]:
     """Groups members into chunks that fit the memory budget and waste little on padding.
 
     Members are sorted by (task, seed, n, checkpoint), so a chunk mostly holds
@@ -152,37 +168,27 @@ def plan_chunks(
     (:func:`concurrent_chunks` then lets fewer chunks run at once).
     """
     budget = config.grid_memory_gb * 2**30 / share
-    chunks: list[list[Member]] = []
-    shapes: list[_Shape] = []
+    groups: list[tuple[list[Member], list[_Shape]]] = []
     for member in sorted(members):
         shape = _shape(tasks[(member.task, member.seed)], member, config)
-        trial = [*shapes, shape]
-        efficiency = sum(s.length for s in trial) / (len(trial) * max(s.length for s in trial))
-        if not chunks or len(trial) > config.grid_max_members or _chunk_bytes(model, trial) > budget or (
-            efficiency < config.grid_min_efficiency
-        ):
-            chunks.append([])
-            trial = [shape]
-        chunks[-1].append(member)
-        shapes = trial
-    return [tuple(chunk) for chunk in chunks]
+        if groups:
+            trial = [*groups[-1][1], shape]
+            efficiency = sum(s.length for s in trial) / (len(trial) * max(s.length for s in trial))
+            if len(trial) <= config.grid_max_members and _estimate(model, trial)[1] <= budget and (
+                efficiency >= config.grid_min_efficiency
+            ):
+                groups[-1][0].append(member)
+                groups[-1][1].append(shape)
+                continue
+        groups.append(([member], [shape]))
+    return [Chunk(tuple(group), *_estimate(model, shapes)) for group, shapes in groups]
 
 
-def concurrent_chunks(
-    chunks: Sequence[Sequence[Member]], tasks: Mapping[tuple[str, int], FewShotTask], model: PreTrainedModel,
-    config: FinetuneConfig, workers: int,
-) -> int:
+def concurrent_chunks(chunks: Sequence[Chunk], config: FinetuneConfig, workers: int) -> int:
     """How many chunks may train at once: ``workers``, fewer when that many of the largest would not fit
     ``grid_memory_gb`` together (never fewer than one)."""
-    largest = max(
-        _chunk_bytes(model, [_shape(tasks[(m.task, m.seed)], m, config) for m in chunk]) for chunk in chunks
-    )
+    largest = max(chunk.bytes for chunk in chunks)
     return max(1, min(workers, int(config.grid_memory_gb * 2**30 // largest)))
-
-
-def chunk_cost(chunk: Sequence[Member], tasks: Mapping[tuple[str, int], FewShotTask], config: FinetuneConfig) -> int:
-    """Tokens one step of a chunk runs, padding included: a relative cost for scheduling chunks side by side."""
-    return len(chunk) * max(_shape(tasks[(m.task, m.seed)], m, config).length for m in chunk)
 
 
 def clip_per_member(grads: Sequence[torch.Tensor], max_norm: float) -> torch.Tensor:
@@ -241,11 +247,16 @@ def _as_parameters(leaves: Mapping[str, torch.Tensor], transposed: frozenset[str
 
 
 def _linear_weights(model: PreTrainedModel) -> frozenset[str]:
-    """Names of the parameters that ``nn.Linear`` modules use as their weight (tied ones under their first name)."""
+    """Names of the weights that only ``nn.Linear`` modules use.
+
+    A tied output layer's weight is the input embedding's, which the lookup
+    reads by rows: it keeps its own layout.
+    """
     first_name = {id(p): name for name, p in model.named_parameters()}
+    embedding = model.get_input_embeddings().weight
     return frozenset(
         first_name[id(module.weight)] for module in model.modules()
-        if isinstance(module, torch.nn.Linear) and id(module.weight) in first_name
+        if isinstance(module, torch.nn.Linear) and id(module.weight) in first_name and module.weight is not embedding
     )
 
 
@@ -299,9 +310,7 @@ def train_chunk(
     template.get_output_embeddings().register_forward_pre_hook(
         lambda _module, args: (args[0].contiguous(), *args[1:])
     )
-    # a tied output layer's weight is the embedding's; it keeps its own layout (the lookup reads rows)
-    transposed = _linear_weights(template) - {n for n, p in template.named_parameters()
-                                              if p is template.get_input_embeddings().weight}
+    transposed = _linear_weights(template)
     leaves = _stack(models, members, transposed)
     optimizer = adamw(list(leaves.items()), config, leading_dims=1)
     data = [tasks[(m.task, m.seed)] for m in members]

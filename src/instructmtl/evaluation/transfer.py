@@ -27,7 +27,6 @@ from instructmtl.evaluation.finetune_data import FewShotTask, build_few_shot_tas
 from instructmtl.evaluation.finetune_single import finetune_one
 from instructmtl.evaluation.grid import (
     Member,
-    chunk_cost,
     concurrent_chunks,
     load_member,
     plan_chunks,
@@ -211,8 +210,8 @@ def _fine_tune_items(
             return scored
 
         chunks = plan_chunks(members, tasks, first, config, share=workers)
-        items = [(partial(chunk_item, chunk), float(chunk_cost(chunk, tasks, config))) for chunk in chunks]
-        return items, concurrent_chunks(chunks, tasks, first, config, workers)
+        items = [(partial(chunk_item, chunk.members), float(chunk.tokens)) for chunk in chunks]
+        return items, concurrent_chunks(chunks, config, workers)
 
     def one_item(m: Member) -> list[_Scored]:
         task = tasks[(m.task, m.seed)]

@@ -200,7 +200,8 @@ def test_a_chunk_of_mixed_tasks_and_n_pads_members_without_changing_their_traini
     config = FinetuneConfig(n=(2, 5), steps=3, batch_size=4, lr=3e-3, clip_norm=0.5, grid_min_efficiency=0)
     tasks = {(s.name, 0): build_few_shot_task(s, "id", 0, 5, tokenizer, 256) for s in held_out.values()}
     members = [grid.Member(name, 0, n, c) for (name, _) in tasks for n in config.n for c in checkpoints]
-    (chunk,) = grid.plan_chunks(members, tasks, checkpoints["base"], config)
+    (planned,) = grid.plan_chunks(members, tasks, checkpoints["base"], config)
+    chunk = planned.members
     assert len(chunk) == 8
     trained = grid.train_chunk(checkpoints, chunk, tasks, config, tokenizer.pad_token_id)
     for i, m in enumerate(chunk):

@@ -87,14 +87,14 @@ MEMBERS = [Member(t, 0, n, c) for t in ("a", "b") for n in (2, 8) for c in ("c1"
 def test_plan_chunks_respects_the_member_cap_and_the_memory_budget() -> None:
     model = _tiny_model()
     capped = plan_chunks(MEMBERS, TASKS, model, FinetuneConfig(grid_max_members=4, grid_min_efficiency=0))
-    assert [len(c) for c in capped] == [4, 4, 4]
-    assert sorted(m for c in capped for m in c) == sorted(MEMBERS)
+    assert [len(c.members) for c in capped] == [4, 4, 4]
+    assert sorted(m for c in capped for m in c.members) == sorted(MEMBERS)
     widest = [m for m in MEMBERS if m.task == "b" and m.n == 8]  # 8 rows of 40 tokens packed, 8 * 3 targets
     one = member_bytes(model, rows=1, length=8 * 40, keep=8 * 3)
     tight = plan_chunks(widest, TASKS, model, FinetuneConfig(grid_memory_gb=2.5 * one / 2**30))
-    assert [len(c) for c in tight] == [2, 1]
+    assert [len(c.members) for c in tight] == [2, 1]
     alone = plan_chunks(widest, TASKS, model, FinetuneConfig(grid_memory_gb=0.5 * one / 2**30))
-    assert [len(c) for c in alone] == [1, 1, 1]  # over budget alone: still run, one per chunk
+    assert [len(c.members) for c in alone] == [1, 1, 1]  # over budget alone: still run, one per chunk
 
 
 def test_chunks_that_train_at_once_share_the_memory_budget() -> None:
@@ -103,14 +103,14 @@ def test_chunks_that_train_at_once_share_the_memory_budget() -> None:
     one = member_bytes(model, rows=1, length=8 * 40, keep=8 * 3)
     config = FinetuneConfig(grid_memory_gb=2.5 * one / 2**30)
     alone = plan_chunks(widest, TASKS, model, config)
-    assert [len(c) for c in alone] == [2, 1]
+    assert [len(c.members) for c in alone] == [2, 1]
     shared = plan_chunks(widest, TASKS, model, config, share=2)  # two chunks at once: 1.25 members each
-    assert [len(c) for c in shared] == [1, 1, 1]
-    assert concurrent_chunks(shared, TASKS, model, config, workers=2) == 2
-    assert concurrent_chunks(shared, TASKS, model, config, workers=4) == 2  # 2.5 members fit, not 4
-    assert concurrent_chunks(alone, TASKS, model, config, workers=2) == 1  # a 2-member chunk twice: no
+    assert [len(c.members) for c in shared] == [1, 1, 1]
+    assert concurrent_chunks(shared, config, workers=2) == 2
+    assert concurrent_chunks(shared, config, workers=4) == 2  # 2.5 members fit, not 4
+    assert concurrent_chunks(alone, config, workers=2) == 1  # a 2-member chunk twice: no
     too_big = FinetuneConfig(grid_memory_gb=0.5 * one / 2**30)
-    assert concurrent_chunks(alone, TASKS, model, too_big, workers=2) == 1  # never fewer than one
+    assert concurrent_chunks(alone, too_big, workers=2) == 1  # never fewer than one
 
 
 def test_plan_chunks_keeps_padding_below_the_efficiency_floor() -> None:
@@ -118,13 +118,13 @@ def test_plan_chunks_keeps_padding_below_the_efficiency_floor() -> None:
     # is (3 * 40 + 160) of 4 * 160 tokens real, 44%, under the default 85%; one b n=2 beside three
     # a n=8 is 88% real, a second one 80%
     chunks = plan_chunks(MEMBERS, TASKS, _tiny_model(), FinetuneConfig(grid_max_members=16))
-    assert [[(m.task, m.n) for m in c] for c in chunks] == [
+    assert [[(m.task, m.n) for m in c.members] for c in chunks] == [
         [("a", 2)] * 3, [("a", 8)] * 3 + [("b", 2)], [("b", 2)] * 2, [("b", 8)] * 3,
     ]
     mixed = plan_chunks(MEMBERS, TASKS, _tiny_model(), FinetuneConfig(grid_max_members=16, grid_min_efficiency=0.4))
     # a lower floor lets n=2 and n=8 share a chunk, and b n=2 join it (3 * 40 + 3 * 160 + 3 * 80 of
     # 9 * 160: 58% real), but not b n=8, whose 320 tokens would leave 36% real
-    assert [len(c) for c in mixed] == [9, 3] and {(m.task, m.n) for m in mixed[1]} == {("b", 8)}
+    assert [len(c.members) for c in mixed] == [9, 3] and {(m.task, m.n) for m in mixed[1].members} == {("b", 8)}
 
 
 def test_transfer_delta_is_checkpoint_minus_base_per_key() -> None:
