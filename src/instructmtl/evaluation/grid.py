@@ -69,7 +69,7 @@ class Member:
     Attributes:
         task: the held-out task.
         seed: the fine-tune's seed (cycling order).
-        n: training instances (>= 1).
+        n: training instances (0 only as the key of an untuned scoring, never trained).
         checkpoint: the name of the model it starts from.
     """
 

@@ -174,8 +174,11 @@ class _Scored:
     task: FewShotTask
     n: int
     scores: TaskScore
-    member: Member | None = None
     losses: tuple[float, ...] = ()
+
+    @property
+    def member(self) -> Member:
+        return Member(self.task.name, self.task.seed, self.n, self.checkpoint)
 
     def rows(self) -> tuple[list[FinetuneScore], list[FinetunePrediction]]:
         key = (self.checkpoint, self.task.name, self.task.encoding, self.n, self.task.seed)
@@ -186,7 +189,7 @@ class _Scored:
         return rows, preds
 
 
-Score = Callable[[str, FewShotTask, int, PreTrainedModel], TaskScore]
+Score = Callable[[Member, PreTrainedModel, tuple[float, ...]], _Scored]
 
 
 def _fine_tune_items(
@@ -201,22 +204,16 @@ def _fine_tune_items(
         def chunk_item(chunk: tuple[Member, ...]) -> list[_Scored]:
             trained = train_chunk(models, chunk, tasks, config, pad_id)
             scorer = copy.deepcopy(first).eval()
-            scored = []
-            for index, m in enumerate(chunk):
-                task = tasks[(m.task, m.seed)]
-                tuned = load_member(scorer, trained, index)
-                scored.append(_Scored(m.checkpoint, task, m.n, score(m.checkpoint, task, m.n, tuned), m,
-                                      tuple(trained.losses[:, index].tolist())))
-            return scored
+            return [score(m, load_member(scorer, trained, index), tuple(trained.losses[:, index].tolist()))
+                    for index, m in enumerate(chunk)]
 
         chunks = plan_chunks(members, tasks, first, config, share=workers)
         items = [(partial(chunk_item, chunk.members), float(chunk.tokens)) for chunk in chunks]
         return items, concurrent_chunks(chunks, config, workers)
 
     def one_item(m: Member) -> list[_Scored]:
-        task = tasks[(m.task, m.seed)]
-        tuned = finetune_one(models[m.checkpoint], task, m.n, m.seed, config, pad_id)
-        return [_Scored(m.checkpoint, task, m.n, score(m.checkpoint, task, m.n, tuned.model), m, tuned.losses)]
+        tuned = finetune_one(models[m.checkpoint], tasks[(m.task, m.seed)], m.n, m.seed, config, pad_id)
+        return [score(m, tuned.model, tuned.losses)]
 
     return [(partial(one_item, m), float(config.rows(m.n))) for m in members], workers
 
@@ -258,16 +255,17 @@ def run_transfer(
 
     tokenizers = PerThread(tokenizer)
 
-    def score(checkpoint: str, task: FewShotTask, n: int, model: PreTrainedModel) -> TaskScore:
+    def score(member: Member, model: PreTrainedModel, losses: tuple[float, ...] = ()) -> _Scored:
+        task = tasks[(member.task, member.seed)]
         scored = score_prompts(model, tokenizers.get(), task.task, task.eval_instances, task.eval_prompts,
                                config.eval_batch_size)
         if progress is not None:
             summary = ", ".join(f"{metric} {value:.3f}" for metric, value in scored.metrics.items())
-            progress(f"{checkpoint} | {task.name} | n={n} seed={task.seed}: {summary}")
-        return scored
+            progress(f"{member.checkpoint} | {task.name} | n={member.n} seed={task.seed}: {summary}")
+        return _Scored(member.checkpoint, task, member.n, scored, losses)
 
     def untuned(checkpoint: str, task: FewShotTask) -> list[_Scored]:
-        return [_Scored(checkpoint, task, 0, score(checkpoint, task, 0, models[checkpoint]))]
+        return [score(Member(task.name, task.seed, 0, checkpoint), models[checkpoint])]
 
     # scoring a checkpoint as it is costs least: those items fill the gaps at the end
     work = [(partial(untuned, c, t), 0.0) for c in models for t in tasks.values()] if 0 in config.n else []
@@ -291,7 +289,7 @@ def run_transfer(
         scores=tuple(sorted(scores, key=lambda r: (*key(r), r.metric))),
         predictions=tuple(sorted(predictions, key=key)),
         skipped=tuple(skipped),
-        losses={o.member: o.losses for o in outcomes if o.member is not None},
+        losses={o.member: o.losses for o in outcomes if o.n > 0},
     )
 
 
