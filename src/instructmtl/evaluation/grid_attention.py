@@ -3,9 +3,10 @@
 A packed step (:mod:`.grid_batch`) is one sequence holding a shared prompt
 prefix and then several rows; a row's tokens attend to the prefix and to
 their own earlier tokens only. Attending over the whole packed sequence with a
-block mask would be exact but spends most of its work on pairs the mask
-throws away (a packed step of 8 rows costs about 8 times the attention of
-the rows run alone). Here the attention is computed per *segment* (the
+block mask is exact too, but its work grows with the square of the packed
+length, most of it on pairs the mask throws away; through SDPA (which ``vmap``
+runs member by member) it measured 3% slower on the tiny model's ``id`` steps
+and no faster on ``pos-2``. Here the attention is computed per *segment* (the
 prefix, then each row): each segment's queries and its own keys are
 gathered, all segments' queries meet the prefix block's keys in one matrix
 product and their own keys in small ones, one softmax runs over both, and
