@@ -189,3 +189,28 @@ def test_aggregator_runs_under_bf16_autocast(tiny_lm_dir: Path, tmp_path: Path) 
                            "--json"], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert log_rows(tmp_path / "run")[0]["conflict"]["n_groups"] == 2
+
+
+def test_checkpoints_record_drawn_instances_in_the_order_fit_is_planned(tiny_lm_dir: Path, tmp_path: Path) -> None:
+    from instructmtl.config.tasks import build_study_split
+    from instructmtl.study.fit_plan import fit_plan
+
+    config = make_config(tiny_lm_dir, steps=8)
+    result = tune.main(config, tmp_path / "run", progress=False)
+    meta = json.loads((result.checkpoints[8] / "instructmtl_checkpoint.json").read_text())["metadata"]
+    drawn = meta["drawn_instances"]
+    assert drawn.keys() == result.task_counts.keys()
+    assert all(len(set(ids)) == len(ids) <= result.task_counts[t] for t, ids in drawn.items())
+    _, split = build_study_split(config.tasks)
+    train_ids = {s.name: {i.id for i in s.train} for s in split.train_tasks}
+    assert all(set(ids) <= train_ids[t] for t, ids in drawn.items())
+    # the base is planned from the seed alone; a checkpoint that drew m instances of a task drew exactly those
+    base = fit_plan(split.train_tasks, config.data.encodings, config.seed, 1, None)
+    tuned = fit_plan(split.train_tasks, config.data.encodings, config.seed, 1, drawn)
+    assert tuned.instances and all(base.instances[t] == ids == drawn[t][:1] for t, ids in tuned.instances.items())
+    assert set(tuned.skipped) == {s.name for s in split.train_tasks} - set(drawn)
+    # the log keeps the optimized loss and its content / end-marker parts apart
+    row = log_rows(tmp_path / "run")[-1]
+    assert row["marker_loss"] is not None and row["content_loss"] is not None
+    low, high = sorted((row["content_loss"], row["marker_loss"]))
+    assert low <= row["loss"] <= high

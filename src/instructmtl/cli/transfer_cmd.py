@@ -116,7 +116,7 @@ def transfer(
                           "skipped": [asdict(s) for s in result.skipped]}))
         return
     out = Console()
-    out.print(_table(list(result.scores), "fine-tuned scores", signed=False))
+    out.print(_table([s for s in result.scores if s.subset == ""], "fine-tuned scores", signed=False))
     if deltas:
         out.print(_table(deltas, f"transfer: score - score(base {escape(base or '')})", signed=True))
     for skip in result.skipped:

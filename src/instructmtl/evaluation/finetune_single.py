@@ -127,7 +127,7 @@ def finetune_one(
     for step in range(config.steps):
         batch = collate([task.train[i] for i in step_indices(order, rows, step)], pad_id).to(device)
         with autocast(config, device):
-            nll, counts = per_example_nll(tuned, batch)
+            nll, counts, _ = per_example_nll(tuned, batch)
         loss = nll.sum() / counts.sum()
         losses.append(float(loss.detach()))
         check_finite(losses[-1], f"{task.name} n={n} seed={seed}", step)

@@ -64,6 +64,7 @@ class FinetuneScore:
     metric: str
     value: float
     n_instances: int
+    subset: str = ""  # "" all eval instances; "a" / "b" one half (see task_scoring.eval_halves)
 
 
 @dataclass(frozen=True)
@@ -106,15 +107,18 @@ class TransferResult:
     skipped: tuple[SkippedFinetune, ...]
     losses: Mapping[Member, tuple[float, ...]]
 
-    def value(self, checkpoint: str, task: str, n: int, metric: str, seed: int | None = None) -> float:
-        """The score of one fine-tune (``seed`` may be left out when there is one).
+    def value(self, checkpoint: str, task: str, n: int, metric: str, seed: int | None = None,
+              subset: str = "") -> float:
+        """The score of one fine-tune (``seed`` may be left out when there is one) on all eval instances,
+        or on one half of them (``subset`` ``"a"`` / ``"b"``).
 
         Raises:
             KeyError: no such score, or several seeds and none given.
         """
         found = [
             s.value for s in self.scores
-            if (s.checkpoint, s.task, s.n, s.metric) == (checkpoint, task, n, metric) and seed in (None, s.seed)
+            if (s.checkpoint, s.task, s.n, s.metric, s.subset) == (checkpoint, task, n, metric, subset)
+            and seed in (None, s.seed)
         ]
         if len(found) != 1:
             raise KeyError(f"{len(found)} scores for {(checkpoint, task, n, metric, seed)}")
@@ -182,8 +186,9 @@ class _Scored:
 
     def rows(self) -> tuple[list[FinetuneScore], list[FinetunePrediction]]:
         key = (self.checkpoint, self.task.name, self.task.encoding, self.n, self.task.seed)
-        rows = [FinetuneScore(*key, metric, value, self.scores.n_instances)
-                for metric, value in self.scores.metrics.items()]
+        subsets = {"": (self.scores.metrics, self.scores.n_instances), **self.scores.halves()}
+        rows = [FinetuneScore(*key, metric, value, n, subset)
+                for subset, (metrics, n) in subsets.items() for metric, value in metrics.items()]
         preds = [FinetunePrediction(*key, p.instance_id, p.prediction, p.references, p.score)
                  for p in self.scores.predictions]
         return rows, preds
@@ -299,6 +304,7 @@ def transfer_deltas(scores: Sequence[FinetuneScore], base: str) -> list[Transfer
     Raises:
         KeyError: ``base`` has no scores.
     """
+    scores = [s for s in scores if s.subset == ""]  # whole eval sets; halves are for the study's claim 2
     reference = {(s.task, s.encoding, s.n, s.seed, s.metric): s.value for s in scores if s.checkpoint == base}
     if not reference:
         raise KeyError(f"no scores of the base checkpoint '{base}'")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Column order of ``ResultsStore.scores_frame`` rows and of the CSV/parquet
 # export: the scores table plus the checkpoint's step fraction (joined in, so
@@ -21,6 +21,7 @@ SCORE_COLUMNS: tuple[str, ...] = (
     "encoding",
     "k",
     "metric",
+    "subset",
     "value",
     "n_instances",
     "config_hash",
@@ -92,12 +93,13 @@ CREATE TABLE IF NOT EXISTS scores(
     encoding TEXT NOT NULL,
     k INTEGER NOT NULL,
     metric TEXT NOT NULL CHECK (metric IN ('rouge_l', 'exact_match', 'accuracy', 'accuracy_norm', 'target_nll')),
+    subset TEXT NOT NULL CHECK (subset IN ('', 'a', 'b')),
     value REAL NOT NULL,
     n_instances INTEGER NOT NULL,
     config_hash TEXT NOT NULL,
     versions_json TEXT NOT NULL,
     created_at TEXT NOT NULL,
-    UNIQUE (job_id, task, measure, encoding, k, metric)
+    UNIQUE (job_id, task, measure, encoding, k, metric, subset)
 );
 CREATE INDEX IF NOT EXISTS scores_by_study ON scores(study_id);
 CREATE TABLE IF NOT EXISTS predictions(
@@ -109,4 +111,12 @@ CREATE TABLE IF NOT EXISTS predictions(
     score REAL
 );
 CREATE INDEX IF NOT EXISTS predictions_by_job ON predictions(job_id);
+CREATE TABLE IF NOT EXISTS facts(
+    study_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value_json TEXT NOT NULL,
+    source TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (study_id, name)
+);
 """

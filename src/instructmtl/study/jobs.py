@@ -18,12 +18,14 @@ from pathlib import Path
 import torch
 
 from instructmtl.config.tasks import build_study_split
-from instructmtl.evaluation.icl import ScoreRecord, evaluate_fit, evaluate_tasks
+from instructmtl.evaluation.icl import ScoreRecord, evaluate_fit, evaluate_tasks, stratified_tasks
 from instructmtl.evaluation.transfer import run_transfer
 from instructmtl.models import ModelSpec, load_model
+from instructmtl.models.checkpoint import read_checkpoint_metadata
 from instructmtl.study.config import StudyConfig
 from instructmtl.study.records import CheckpointRecord, Prediction, RunRecord, ScoreRow
 from instructmtl.study.store import ResultsStore, default_worker
+from instructmtl.study.fit_plan import fit_plan
 from instructmtl.training.config import run_dir
 
 BASE_ARM = "base"
@@ -140,15 +142,19 @@ def _run_eval(job: Job, ctx: StudyContext, store: ResultsStore) -> tuple[list[Sc
     ref = _checkpoint(job, ctx, store)
     cfg = ctx.config
     _, split = build_study_split(cfg.tasks)
-    loaded = load_model(ctx.base.model_copy(update={"name_or_path": str(checkpoint_path(ctx, ref))}))
+    path = checkpoint_path(ctx, ref)
+    loaded = load_model(ctx.base.model_copy(update={"name_or_path": str(path)}))
     common = dict(seed=job.seed, max_length=cfg.icl.max_length, batch_size=cfg.icl.batch_size)
-    mtl_tasks = split.train_tasks[: cfg.icl.mtl_tasks] if cfg.icl.mtl_tasks else split.train_tasks
+    mtl_tasks = stratified_tasks(split.train_tasks, cfg.icl.mtl_tasks)
     icl = evaluate_tasks(loaded.model, loaded.tokenizer, split.held_out_tasks, cfg.icl.encodings,
-                         measure="icl", role="held_out", **common)
+                         measure="icl", role="held_out", halves=True, **common)
     gen = evaluate_tasks(loaded.model, loaded.tokenizer, mtl_tasks, [cfg.icl.mtl_encoding],
                          measure="mtl_gen", role="train", **common)
+    drawn = None if ref.step == 0 else read_checkpoint_metadata(path).get("drawn_instances")
+    plan = fit_plan(mtl_tasks, cfg.tune.data.encodings, job.seed, cfg.icl.mtl_fit_instances, drawn)
+    store.record_fact(ctx.study_id, f"mtl_fit.{ref.checkpoint_id}", plan.summary(), job.job_id)
     fit = evaluate_fit(loaded.model, loaded.tokenizer, mtl_tasks, cfg.icl.mtl_encoding,
-                       max_instances=cfg.icl.mtl_fit_instances, **common)
+                       instances=plan.instances, **common)
     records = [*icl.records, *gen.records, *fit]
     predictions = [Prediction(task, p.instance_id, p.prediction, p.references, p.score)
                    for out in (icl, gen) for (task, _), preds in out.predictions.items() for p in preds]
@@ -162,7 +168,7 @@ def _run_transfer(job: Job, ctx: StudyContext, store: ResultsStore) -> tuple[lis
     config = ctx.config.transfer.model_copy(update={"seeds": (job.seed,)})
     result = run_transfer({ref.checkpoint_id: loaded.model}, loaded.tokenizer, split.held_out_tasks, config)
     rows = [ScoreRow(ctx.study_id, ref.checkpoint_id, ref.arm, ref.seed, ref.step, s.task, "held_out", "finetune",
-                     s.encoding, s.n, s.metric, s.value, s.n_instances) for s in result.scores]
+                     s.encoding, s.n, s.metric, s.value, s.n_instances, s.subset) for s in result.scores]
     predictions = [Prediction(p.task, p.instance_id, p.prediction, p.references, p.score) for p in result.predictions]
     return rows, predictions
 
@@ -179,7 +185,7 @@ def _checkpoint(job: Job, ctx: StudyContext, store: ResultsStore) -> CheckpointR
 
 def _row(ctx: StudyContext, ref: CheckpointRef, r: ScoreRecord) -> ScoreRow:
     return ScoreRow(ctx.study_id, ref.checkpoint_id, ref.arm, ref.seed, ref.step, r.task, r.task_role, r.measure,
-                    r.encoding, r.k, r.metric, r.value, r.n_instances)
+                    r.encoding, r.k, r.metric, r.value, r.n_instances, r.subset)
 
 
 _RUNNERS = {"tune": _run_tune, "eval": _run_eval, "transfer": _run_transfer}

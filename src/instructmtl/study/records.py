@@ -149,6 +149,9 @@ class ScoreRow:
         metric: ``rouge_l``, ``exact_match``, ``accuracy`` or ``target_nll``.
         value: the task-level score (finite).
         n_instances: eval instances it was computed on.
+        subset: ``""`` for all the task's eval instances, ``"a"`` / ``"b"`` for one of two
+            disjoint halves of them (held-out tasks' ICL and fine-tuning, so claim 2 can score
+            each side on its own half).
     """
 
     study_id: str
@@ -164,11 +167,13 @@ class ScoreRow:
     metric: MetricName
     value: float
     n_instances: int
+    subset: str = ""
 
     def __post_init__(self) -> None:
         _check_choice("task_role", self.task_role, TASK_ROLES)
         _check_choice("measure", self.measure, MEASURES)
         _check_choice("metric", self.metric, METRICS)
+        _check_choice("subset", self.subset, ("", "a", "b"))
         # NaN would be stored as NULL by SQLite and then poison every mean; a
         # job that cannot score a task must fail instead.
         if not math.isfinite(self.value):

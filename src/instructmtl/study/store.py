@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from instructmtl.errors import InstructMTLError
-from instructmtl.study._schema import DDL, SCORE_COLUMNS
+from instructmtl.study._schema import DDL, SCHEMA_VERSION, SCORE_COLUMNS
 from instructmtl.study._tables import write_csv, write_parquet
 from instructmtl.study.atomic import atomic_write
 from instructmtl.study.records import (
@@ -114,6 +114,13 @@ class ResultsStore:
         conn.execute("PRAGMA synchronous=NORMAL")
         # executescript commits any open transaction itself, so the DDL carries its own BEGIN/COMMIT
         conn.executescript("BEGIN IMMEDIATE;" + DDL + "COMMIT;")
+        version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()["value"]
+        if int(version) != SCHEMA_VERSION:
+            conn.close()
+            raise InstructMTLError(
+                f"{path}: results store of schema {version}, this instructmtl writes schema {SCHEMA_VERSION}; "
+                "run the study into a new output directory (--out), or rerun it after deleting this one"
+            )
         store = cls(conn, path, lease_s)
         if reset_stale:
             store.reset_stale_jobs()
@@ -266,10 +273,10 @@ class ResultsStore:
             stamps[study_id] = (row["config_hash"], row["versions_json"])
         created = _now()
         cur.executemany(
-            "INSERT OR REPLACE INTO scores VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO scores VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (s.study_id, job_id, s.checkpoint_id, s.arm, s.seed, s.step, s.task, s.task_role, s.measure,
-                 s.encoding, s.k, s.metric, float(s.value), s.n_instances, *stamps[s.study_id], created)
+                 s.encoding, s.k, s.metric, s.subset, float(s.value), s.n_instances, *stamps[s.study_id], created)
                 for s in scores
             ],
         )
@@ -356,6 +363,28 @@ class ResultsStore:
         """Every checkpoint, by arm, seed and step."""
         rows = self._conn.execute("SELECT * FROM checkpoints ORDER BY arm, seed, step").fetchall()
         return [CheckpointRecord(**dict(r)) for r in rows]
+
+    def record_fact(self, study_id: str, name: str, value: Any, source: str) -> None:
+        """Stores one measured fact about a study (a leakage scan, a sampling distance...), replacing it.
+
+        Facts are what the validity checks read: each is computed where its data is
+        (the study setup scans the split and the corpora; a job records what it drew)
+        and kept here, so the report needs nothing but the store.
+
+        Args:
+            study_id: the study.
+            name: a dotted name (``leakage.pretraining``).
+            value: anything JSON can hold.
+            source: what measured it (a job id, or ``setup``).
+        """
+        blob = json.dumps(value, sort_keys=True)
+        with self._transaction() as cur:
+            cur.execute("INSERT OR REPLACE INTO facts VALUES (?, ?, ?, ?, ?)", (study_id, name, blob, source, _now()))
+
+    def facts(self, study_id: str) -> dict[str, Any]:
+        """Every fact recorded for ``study_id``, by name."""
+        rows = self._conn.execute("SELECT name, value_json FROM facts WHERE study_id = ? ORDER BY name", (study_id,))
+        return {r["name"]: json.loads(r["value_json"]) for r in rows}
 
     def predictions(self, job_id: str) -> list[Prediction]:
         """The predictions a job kept."""

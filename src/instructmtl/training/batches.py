@@ -34,6 +34,8 @@ class MicroBatch:
     Attributes:
         input_ids, attention_mask, position_ids: [B, L], left-padded.
         labels: [B, K - 1], the tokens predicted from the last K positions (IGNORE_INDEX off-target).
+        marker: [B, K - 1] bool, True where the label is an end-of-target-marker token: the loss
+            trains on it, while content-token NLL (what evaluation measures) leaves it out.
         keep: K, the number of final positions whose logits are computed.
         tasks, groups: per row.
         real_tokens: non-pad tokens in the batch.
@@ -43,6 +45,7 @@ class MicroBatch:
     attention_mask: torch.Tensor
     position_ids: torch.Tensor
     labels: torch.Tensor
+    marker: torch.Tensor
     keep: int
     tasks: tuple[str, ...]
     groups: tuple[str, ...]
@@ -58,7 +61,7 @@ class MicroBatch:
         move = lambda t: t.to(device, non_blocking=True)  # noqa: E731
         return MicroBatch(
             move(self.input_ids), move(self.attention_mask), move(self.position_ids), move(self.labels),
-            self.keep, self.tasks, self.groups, self.real_tokens,
+            move(self.marker), self.keep, self.tasks, self.groups, self.real_tokens,
         )
 
 
@@ -78,15 +81,18 @@ def collate(examples: Sequence[TrainExample], pad_id: int) -> MicroBatch:
     ids = torch.full((len(examples), length), pad_id, dtype=torch.long)
     mask = torch.zeros((len(examples), length), dtype=torch.long)
     labels = torch.full((len(examples), keep - 1), IGNORE_INDEX, dtype=torch.long)
+    marker = torch.zeros((len(examples), keep - 1), dtype=torch.bool)
     for row, ex in enumerate(examples):
         n = len(ex.input_ids)
         ids[row, length - n :] = torch.tensor(ex.input_ids)
         mask[row, length - n :] = 1
         t = ex.n_target_tokens
         labels[row, keep - 1 - t :] = torch.tensor(ex.input_ids[ex.target_start :])
+        if ex.n_marker_tokens:
+            marker[row, keep - 1 - ex.n_marker_tokens :] = True
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
     return MicroBatch(
-        ids, mask, positions, labels, keep,
+        ids, mask, positions, labels, marker, keep,
         tuple(ex.task for ex in examples), tuple(ex.group for ex in examples), int(mask.sum()),
     )
 
@@ -120,11 +126,12 @@ def length_grouped(
     return [list(ordered[begin:end]) for begin, end in runs]
 
 
-def per_example_nll(model: torch.nn.Module, batch: MicroBatch) -> tuple[torch.Tensor, torch.Tensor]:
-    """Summed target NLL and target-token count of each row.
+def per_example_nll(model: torch.nn.Module, batch: MicroBatch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Summed target NLL and target-token count of each row, and the part of the NLL on marker tokens.
 
     Returns:
-        ``(nll_sum [B], n_tokens [B])``; the sum keeps the graph for backward.
+        ``(nll_sum [B], n_tokens [B], marker_nll_sum [B])``; the first keeps the graph for
+        backward, the marker part is detached (it is only logged).
     """
     logits = model(
         input_ids=batch.input_ids,
@@ -138,7 +145,8 @@ def per_example_nll(model: torch.nn.Module, batch: MicroBatch) -> tuple[torch.Te
         ignore_index=IGNORE_INDEX, reduction="none",
     ).view(batch.labels.shape)
     counts = (batch.labels != IGNORE_INDEX).sum(-1)
-    return losses.sum(-1), counts
+    marker_nll = (losses.detach() * batch.marker).sum(-1)
+    return losses.sum(-1), counts, marker_nll
 
 
 def lm_block_nll(model: torch.nn.Module, blocks: torch.Tensor) -> tuple[torch.Tensor, int]:

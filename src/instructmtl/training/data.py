@@ -47,11 +47,57 @@ class InstructionData:
         epoch, position = divmod(index, len(items))
         key = (task, epoch)
         if key not in self._orders:  # a memo of a pure function of (seed, task, epoch)
-            digest = hashlib.sha256(f"instructmtl.order:{self.seed}:{task}:{epoch}".encode()).digest()
-            order = list(range(len(items)))
-            random.Random(int.from_bytes(digest[:8], "big")).shuffle(order)
-            self._orders[key] = order
+            self._orders[key] = epoch_order(self.seed, task, len(items), epoch)
         return items[self._orders[key][position]]
+
+    def drawn_instances(self, task_counts: Mapping[str, int]) -> dict[str, list[str]]:
+        """Per task, the ids of the instances drawn so far, each once, in the order first drawn.
+
+        ``task_counts`` is the run's data position (examples drawn per task); with several
+        encodings an instance is drawn once per encoding, and counts once here.
+        """
+        drawn: dict[str, list[str]] = {}
+        for task, count in sorted(task_counts.items()):
+            ids = dict.fromkeys(self.take(task, i).instance_id for i in range(count))
+            drawn[task] = list(ids)
+        return drawn
+
+
+def epoch_order(seed: int, task: str, n_examples: int, epoch: int) -> list[int]:
+    """The order in which epoch ``epoch`` of a run with ``seed`` draws a task's examples.
+
+    A pure function of its arguments, not of the arm: every arm of one seed draws a
+    task's examples in the same order, and only how many it draws differs. So the
+    instances the first ``m`` draws reach are the same for every arm that drew ``m``
+    (what makes MTL fit comparable across arms and with the base model).
+    """
+    digest = hashlib.sha256(f"instructmtl.order:{seed}:{task}:{epoch}".encode()).digest()
+    order = list(range(n_examples))
+    random.Random(int.from_bytes(digest[:8], "big")).shuffle(order)
+    return order
+
+
+def first_drawn_instances(seed: int, task: str, example_instances: Sequence[str], m: int) -> list[str]:
+    """The first ``m`` distinct instances a run with ``seed`` draws from ``task``, in draw order.
+
+    Args:
+        seed: the run's seed.
+        task: the task name.
+        example_instances: the instance id of each of the task's examples, in the order
+            :func:`build_instruction_data` lays them out (every train instance under the
+            first encoding, then under the next...).
+        m: how many distinct instances (fewer when the task has fewer).
+    """
+    wanted = min(m, len(set(example_instances)))
+    found: dict[str, None] = {}
+    epoch = 0
+    while len(found) < wanted:
+        for index in epoch_order(seed, task, len(example_instances), epoch):
+            found.setdefault(example_instances[index])
+            if len(found) == wanted:
+                break
+        epoch += 1
+    return list(found)
 
 
 def build_instruction_data(
@@ -81,6 +127,8 @@ def build_instruction_data(
         for spec in specs:
             prompts.extend(TaskPrompter(split.task, spec, seed).encode_all(split.train))
     fitted, report = fit_to_context(prompts, tokenizer, max_length)
+    # the example layout first_drawn_instances relies on: per task, every train instance under
+    # the first encoding, then under the next (fit_to_context keeps this order)
     groups = {s.name: (s.name if group_by == "task" else s.task.category) for s in tasks}
     by_task: dict[str, list[TrainExample]] = {s.name: [] for s in tasks}
     for prompt in fitted:

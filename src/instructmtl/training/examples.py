@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from transformers import PreTrainedTokenizerBase
 
 from instructmtl.errors import PromptTooLongError
-from instructmtl.evaluation._prefix_cache import encode_pair
+from instructmtl.evaluation._prefix_cache import encode_choices
 from instructmtl.prompts import Prompt
 
 IGNORE_INDEX = -100
@@ -26,17 +26,29 @@ class TrainExample:
         group: its gradient group (the task, or its category).
         input_ids: prompt ids followed by target ids.
         target_start: index of the first target token; the loss covers ``[target_start:]``.
+        content_end: index of the first end-of-target-marker token: ``[target_start:content_end]``
+            are the content tokens, the token set every evaluation NLL is measured on, and
+            ``[content_end:]`` the marker that teaches the model where an output stops
+            (``None``: no marker, every target token is content).
+        instance_id: the instance it encodes, so a run can record which instances it trained on.
     """
 
     task: str
     group: str
     input_ids: tuple[int, ...]
     target_start: int
+    content_end: int | None = None
+    instance_id: str = ""
 
     @property
     def n_target_tokens(self) -> int:
         """How many tokens the loss covers."""
         return len(self.input_ids) - self.target_start
+
+    @property
+    def n_marker_tokens(self) -> int:
+        """How many of the target tokens are the end-of-target marker (trained, but not content)."""
+        return 0 if self.content_end is None else len(self.input_ids) - self.content_end
 
 
 def tokenize_prompt(
@@ -60,11 +72,18 @@ def tokenize_prompt(
             out a token or two longer as one string; those few tokens are cut from
             the start of the prompt, never from the target.
     """
-    context, target = encode_pair(tokenizer, prompt.text, prompt.completion)
+    context, (target, content) = encode_choices(tokenizer, prompt.text, [prompt.completion, prompt.target])
     if len(target) >= max_length:
         raise PromptTooLongError(
             f"task '{prompt.task}' instance '{prompt.instance_id}': its target alone has {len(target)} tokens, "
             f"more than max_length {max_length}; raise data.max_length"
         )
     context = context[max(0, len(context) + len(target) - max_length) :]
-    return TrainExample(prompt.task, group, tuple(context + target), len(context))
+    # the content tokens are those the target alone encodes to; when the marker merges with the
+    # target's last token (no BPE merge does this for "\n" in our tokenizers), the merged token
+    # counts as marker, so the content NLL never includes a token that is partly marker
+    n_content = 0
+    while n_content < min(len(content), len(target)) and content[n_content] == target[n_content]:
+        n_content += 1
+    start = len(context)
+    return TrainExample(prompt.task, group, tuple(context + target), start, start + n_content, prompt.instance_id)

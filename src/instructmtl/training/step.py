@@ -37,6 +37,7 @@ class StepStats:
 
     loss: float = 0.0
     task_nll: dict[str, list[float]] = field(default_factory=lambda: defaultdict(lambda: [0.0, 0.0]))
+    marker_nll: list[float] = field(default_factory=lambda: [0.0, 0.0])
     replay_loss: float | None = None
     penalty: float | None = None
     real_tokens: int = 0
@@ -44,13 +45,38 @@ class StepStats:
     target_tokens: int = 0
     diagnostics: ConflictDiagnostics | None = None
 
-    def record(self, batch: MicroBatch, nll: torch.Tensor, counts: torch.Tensor) -> None:
-        """Adds a micro-batch's per-row NLL sums and token counts to the per-task totals."""
-        for task, value, n in zip(batch.tasks, nll.detach().tolist(), counts.tolist(), strict=True):
-            self.task_nll[task][0] += value
-            self.task_nll[task][1] += n
+    def record(self, batch: MicroBatch, nll: torch.Tensor, counts: torch.Tensor, marker_nll: torch.Tensor) -> None:
+        """Adds a micro-batch's per-row NLL sums and token counts to the per-task totals.
+
+        ``task_nll`` keeps the *content* tokens only (the token set evaluation measures);
+        the end-of-target marker's NLL and count go to ``marker_nll``.
+        """
+        marker_counts = batch.marker.sum(-1).tolist()
+        rows = zip(batch.tasks, nll.detach().tolist(), counts.tolist(), marker_nll.tolist(), marker_counts, strict=True)
+        for task, value, n, marker_value, n_marker in rows:
+            self.task_nll[task][0] += value - marker_value
+            self.task_nll[task][1] += n - n_marker
+            self.marker_nll[0] += marker_value
+            self.marker_nll[1] += n_marker
         self.real_tokens += batch.real_tokens
         self.padded_tokens += batch.padded_tokens
+
+    def target_sum(self) -> float:
+        """Summed NLL over every target token recorded (content and marker): what the step optimizes."""
+        return sum(v[0] for v in self.task_nll.values()) + self.marker_nll[0]
+
+    def target_count(self) -> int:
+        """Target tokens recorded (content and marker)."""
+        return int(sum(v[1] for v in self.task_nll.values()) + self.marker_nll[1])
+
+    def content_loss(self) -> float | None:
+        """Mean NLL per content token (this process's rows): the token set evaluation NLL uses."""
+        n = sum(v[1] for v in self.task_nll.values())
+        return sum(v[0] for v in self.task_nll.values()) / n if n else None
+
+    def marker_loss(self) -> float | None:
+        """Mean NLL per end-of-target-marker token (this process's rows)."""
+        return self.marker_nll[0] / self.marker_nll[1] if self.marker_nll[1] else None
 
 
 @dataclass(frozen=True)
@@ -105,13 +131,12 @@ def plain_step(
     for i, batch in enumerate(batches):
         last = i == len(batches) - 1 and extras.replay_blocks is None and extras.penalty is None
         with contextlib.nullcontext() if last else accelerator.no_sync(model):
-            nll, counts = per_example_nll(model, batch)
-            stats.record(batch, nll, counts)
+            nll, counts, marker_nll = per_example_nll(model, batch)
+            stats.record(batch, nll, counts, marker_nll)
             accelerator.backward(nll.sum() * scale)
     _backward_extras(model, accelerator, extras, stats)
     stats.target_tokens = total
-    local_sum = sum(v[0] for v in stats.task_nll.values())
-    stats.loss = global_sum(accelerator, local_sum) / max(total, 1)
+    stats.loss = global_sum(accelerator, stats.target_sum()) / max(total, 1)
     return stats
 
 
@@ -122,8 +147,8 @@ def _group_losses(
     for group, batches in batches_by_group.items():
         sums, total = [], 0
         for batch in batches:
-            nll, counts = per_example_nll(model, batch)
-            stats.record(batch, nll, counts)
+            nll, counts, marker_nll = per_example_nll(model, batch)
+            stats.record(batch, nll, counts, marker_nll)
             sums.append(nll.sum())
             total += int(counts.sum())
         losses[group] = torch.stack(sums).sum() / max(total, 1)
@@ -212,6 +237,6 @@ def aggregated_step(
         update = aggregator(jacobian, rng=generator)
     _backward_extras(model, accelerator, extras, stats)
     write_flat_grad(params, update, add=True)
-    stats.loss = sum(v[0] for v in stats.task_nll.values()) / max(sum(v[1] for v in stats.task_nll.values()), 1)
+    stats.loss = stats.target_sum() / max(stats.target_count(), 1)
     return stats
 

@@ -168,7 +168,8 @@ def main(config: TuneConfig, run_dir: Path, progress: bool = True) -> TuneResult
             if state.step in checkpoint_steps:
                 path = run_dir / "checkpoints" / f"step-{state.step:06d}"
                 if accelerator.is_main_process:
-                    _save_merged(accelerator.unwrap_model(model), tokenizer, path, arm, config, state)
+                    _save_merged(accelerator.unwrap_model(model), tokenizer, path, arm, config, state,
+                                 data.drawn_instances(state.task_counts))
                 state.checkpoints[str(state.step)] = str(path)
             if state.step in checkpoint_steps or state.step % config.state_every == 0 or state.step == config.steps:
                 if accelerator.is_main_process:
@@ -277,12 +278,18 @@ def _with_lora(model, lora):
                                                 target_modules=list(lora.target_modules), task_type="CAUSAL_LM"))
 
 
-def _save_merged(model, tokenizer, path: Path, arm, config: TuneConfig, state: TrainerState) -> None:
-    """Saves an ordinary HF checkpoint; a LoRA arm is merged into full weights first (on a copy)."""
+def _save_merged(model, tokenizer, path: Path, arm, config: TuneConfig, state: TrainerState,
+                 drawn: dict[str, list[str]]) -> None:
+    """Saves an ordinary HF checkpoint; a LoRA arm is merged into full weights first (on a copy).
+
+    The metadata records which instances the checkpoint was trained on (``drawn``), so MTL fit
+    is measured on instances actually drawn in training, never on ones the run skipped.
+    """
     if arm.lora is not None:
         model = copy.deepcopy(model).merge_and_unload()
     metadata = {"arm": arm.name, "seed": config.seed, "step": state.step, "examples_seen": state.examples_seen,
-                "task_counts": dict(sorted(state.task_counts.items())), "config_hash": state.config_hash}
+                "task_counts": dict(sorted(state.task_counts.items())), "config_hash": state.config_hash,
+                "drawn_instances": drawn}
     was_training = model.training
     model.eval()
     save_checkpoint(model, tokenizer, path, metadata)
@@ -315,7 +322,10 @@ def _replay_stream(source, tokenizer, arm, seed: int, skip: int):
 
 def _log_row(step: int, stats: StepStats, lr: float, grad_norm: float | None, n_replay: int) -> dict:
     row = {
-        "step": step + 1, "loss": stats.loss, "lr": lr, "grad_norm": grad_norm,
+        # loss: every target token (what is optimized); content_loss leaves the end-of-target
+        # marker out, the token set of every evaluation NLL; marker_loss is the marker alone
+        "step": step + 1, "loss": stats.loss, "content_loss": stats.content_loss(),
+        "marker_loss": stats.marker_loss(), "lr": lr, "grad_norm": grad_norm,
         "real_tokens": stats.real_tokens, "padded_tokens": stats.padded_tokens,
         "task_loss": {t: v[0] / v[1] for t, v in sorted(stats.task_nll.items()) if v[1]},
         "replay_examples": n_replay, "replay_loss": stats.replay_loss, "penalty": stats.penalty,

@@ -70,7 +70,7 @@ def test_batched_grid_equals_one_by_one(checkpoints, tiny, held_out) -> None:
     before = _snapshot(checkpoints["base"])
     batched = run_transfer(checkpoints, tiny[1], tasks, config, batched=True)
     single = run_transfer(checkpoints, tiny[1], tasks, config, batched=False)
-    assert len(batched.scores) == len(single.scores) == 2 * 2 * 2 * 3  # checkpoints, tasks, n, metrics
+    assert len(batched.scores) == len(single.scores) == 2 * 2 * 2 * 3 * 3  # checkpoints, tasks, n, metrics, subsets
     for b, s in zip(batched.scores, single.scores, strict=True):
         assert (b.checkpoint, b.task, b.n, b.metric) == (s.checkpoint, s.task, s.n, s.metric)
         if b.metric == "target_nll":
@@ -111,8 +111,11 @@ def test_n0_equals_scoring_the_checkpoint(checkpoints, tiny, held_out) -> None:
     result = run_transfer({"base": model}, tokenizer, [split], FinetuneConfig(n=(0,)))
     prompts = TaskPrompter(split.task, parse_encoding("id"), 0).encode_all(split.eval)
     expected = score_prompts(model, tokenizer, split.task, split.eval, prompts, batch_size=3).metrics
-    assert {s.metric: s.value for s in result.scores} == pytest.approx(expected, abs=1e-6)
-    assert all(s.n == 0 and s.n_instances == len(split.eval) for s in result.scores)
+    whole = [s for s in result.scores if s.subset == ""]
+    assert {s.metric: s.value for s in whole} == pytest.approx(expected, abs=1e-6)
+    assert all(s.n == 0 and s.n_instances == len(split.eval) for s in whole)
+    halves = {s.subset: s.n_instances for s in result.scores if s.subset and s.metric == "accuracy"}
+    assert halves["a"] + halves["b"] == len(split.eval) and abs(halves["a"] - halves["b"]) <= 1
 
 
 def test_every_checkpoint_sees_the_same_batches_in_the_same_order(checkpoints, tiny, held_out, monkeypatch) -> None:

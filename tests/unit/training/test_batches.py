@@ -21,7 +21,7 @@ def test_left_padded_rows_equal_rows_run_alone(tiny_lm_dir: Path) -> None:
     g = torch.Generator().manual_seed(0)
     rows = [example(torch.randint(3, 300, (n,), generator=g).tolist(), t) for n, t in ((20, 3), (9, 5), (14, 1))]
     with torch.no_grad():
-        nll, counts = per_example_nll(model, collate(rows, pad_id=0))
+        nll, counts, _ = per_example_nll(model, collate(rows, pad_id=0))
         for i, row in enumerate(rows):
             ids = torch.tensor([row.input_ids])
             logits = model(input_ids=ids).logits[0, :-1]

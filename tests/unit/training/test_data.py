@@ -25,3 +25,29 @@ def test_a_resumed_reader_continues_where_the_count_says() -> None:
     whole = data(3)
     fresh = data(3)
     assert [whole.take("a", i) for i in range(7, 12)] == [fresh.take("a", i) for i in range(7, 12)]
+
+
+def two_encodings(seed: int) -> InstructionData:
+    ids = [f"x{i}" for i in range(4)] * 2  # every instance under two encodings, first encoding first
+    items = tuple(TrainExample("a", "a", (j, j + 1), 1, None, iid) for j, iid in enumerate(ids))
+    return InstructionData({"a": items}, {"a": "a"}, seed)
+
+
+def test_drawn_instances_count_each_instance_once_in_first_drawn_order() -> None:
+    d = two_encodings(5)
+    order = [d.take("a", i).instance_id for i in range(6)]
+    drawn = d.drawn_instances({"a": 6})["a"]
+    assert drawn == list(dict.fromkeys(order)) and len(set(drawn)) == len(drawn)
+
+
+def test_first_drawn_instances_is_what_any_run_of_the_seed_draws_first() -> None:
+    from instructmtl.training.data import first_drawn_instances
+
+    ids = [f"x{i}" for i in range(4)] * 2
+    for seed in (0, 1, 2):
+        long_run = two_encodings(seed).drawn_instances({"a": 16})["a"]
+        for m in (1, 2, 3, 4):
+            assert first_drawn_instances(seed, "a", ids, m) == long_run[:m]
+    assert first_drawn_instances(0, "a", ids, 10) == two_encodings(0).drawn_instances({"a": 16})["a"]
+    assert first_drawn_instances(0, "a", ids, 4) != first_drawn_instances(1, "a", ids, 4) or \
+        first_drawn_instances(0, "a", ids, 4) != first_drawn_instances(2, "a", ids, 4)
