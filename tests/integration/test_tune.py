@@ -128,7 +128,14 @@ def test_replay_and_l2sp_show_their_loss_terms(tiny_lm_dir: Path, tmp_path: Path
     rows = log_rows(tmp_path / "run")
     assert all(r["replay_examples"] == 2 and r["replay_loss"] > 0 for r in rows)
     assert rows[0]["penalty"] == 0.0 and rows[-1]["penalty"] > 0.0
-    assert result.examples_seen == 3 * 6  # replay takes 2 of each step's 8 examples
+    assert result.examples_seen == 3 * 8  # replay is added on top of the full batch of 8 (mode: add)
+
+
+def test_replay_in_replace_mode_takes_its_share_of_the_batch(tiny_lm_dir: Path, tmp_path: Path) -> None:
+    arm = {"name": "replay", "replay": {"ratio": 0.25, "block_len": 32, "mode": "replace"}}
+    result = tune.main(make_config(tiny_lm_dir, arm=arm, steps=2, checkpoints=[1.0]), tmp_path / "run", progress=False)
+    assert all(r["replay_examples"] == 2 for r in log_rows(tmp_path / "run"))
+    assert result.examples_seen == 2 * 6  # replay takes 2 of each step's 8 examples
 
 
 def test_ewc_uses_a_fisher_from_corpus_batches(tiny_lm_dir: Path, tmp_path: Path) -> None:

@@ -2,8 +2,8 @@
 
 Read a study's scores (from the store's :meth:`scores_frame` or a CSV export)
 with :func:`records_from_rows` / :func:`read_scores_csv`, wrap them in a
-:class:`ResultTable`, then call :func:`evaluate_claims` and the table
-functions.
+:class:`ResultTable`, then call :func:`evaluate_claims` (with the study's
+validity :class:`Check` results) and the table functions.
 """
 
 from instructmtl.analysis.bootstrap import (
@@ -16,9 +16,11 @@ from instructmtl.analysis.bootstrap import (
     task_correlation,
     unit_correlation,
 )
-from instructmtl.analysis.claims import DEFAULT_THRESHOLD, Claim, Verdict, evaluate_claims, verdict
+from instructmtl.analysis.check import Check
+from instructmtl.analysis.claims import evaluate_claims
 from instructmtl.analysis.measures import QUANTITIES, Quantity, ResultTable, at_earliest, at_final
 from instructmtl.analysis.records import ScoreRecord, read_scores_csv, records_from_rows
+from instructmtl.analysis.reliability import attenuation_ceiling, spearman_brown, split_half_reliability
 from instructmtl.analysis.stats import CORRELATIONS, correlation, correlation_rows
 from instructmtl.analysis.tables import (
     ArmRow,
@@ -31,6 +33,7 @@ from instructmtl.analysis.tables import (
     task_table,
     transfer_heatmap,
 )
+from instructmtl.analysis.verdict import DEFAULT_THRESHOLD, Claim, Verdict, verdict
 
 __all__ = [
     "CORRELATIONS",
@@ -38,6 +41,7 @@ __all__ = [
     "DEFAULT_THRESHOLD",
     "QUANTITIES",
     "ArmRow",
+    "Check",
     "Claim",
     "Curve",
     "Heatmap",
@@ -50,6 +54,7 @@ __all__ = [
     "UnitCorrelation",
     "Verdict",
     "arm_table",
+    "attenuation_ceiling",
     "at_earliest",
     "at_final",
     "correlation",
@@ -61,6 +66,8 @@ __all__ = [
     "mean_intervals",
     "read_scores_csv",
     "records_from_rows",
+    "spearman_brown",
+    "split_half_reliability",
     "task_correlation",
     "task_table",
     "transfer_heatmap",

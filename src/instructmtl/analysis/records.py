@@ -42,13 +42,17 @@ class ScoreRecord:
         fraction: ``step / total steps`` (0 for the base).
         task: task name.
         task_role: ``train`` or ``held_out``.
-        measure: ``icl``, ``mtl_fit``, ``mtl_gen``, ``finetune`` (or ``transfer``
-            for rows derived by :func:`instructmtl.analysis.measures.transfer_rows`).
+        measure: ``icl``, ``mtl_fit``, ``mtl_gen``, ``finetune`` (or ``transfer`` /
+            ``icl_change`` for rows derived by :func:`instructmtl.analysis.measures.change_rows`).
         encoding: prompt encoding.
         k: demonstrations (icl) or training instances (finetune).
         metric: metric name.
         value: the score.
         checkpoint_id: the evaluated model.
+        subset: which of the task's eval instances were scored: ``""`` all of
+            them; ``"a"`` / ``"b"`` two disjoint halves (assigned by the
+            producer), so that two quantities of one task can be measured on
+            independent instances (claim 2) and their reliability estimated.
     """
 
     arm: str
@@ -63,13 +67,17 @@ class ScoreRecord:
     metric: str
     value: float
     checkpoint_id: str
+    subset: str = ""
 
     @classmethod
     def from_mapping(cls, row: Mapping[str, object], where: str) -> ScoreRecord:
         """Builds a record from a store row (typed) or a CSV row (strings).
 
         Args:
-            row: a mapping with at least this class's field names as keys.
+            row: a mapping with at least this class's field names as keys;
+                ``subset`` may be missing (exports written before subsets
+                existed), which reads as ``""`` (all eval instances), as does
+                an empty or null value.
             where: names the row in errors (e.g. ``scores.csv line 12``).
 
         Raises:
@@ -89,12 +97,19 @@ class ScoreRecord:
                 metric=str(row["metric"]),
                 value=float(str(row["value"])),
                 checkpoint_id=str(row["checkpoint_id"]),
+                subset=_subset(row),
             )
         except KeyError as err:
             raise InstructMTLError(f"{where}: column {err} is missing; export the scores again") from None
         except ValueError as err:
             # the usual cause: a score whose checkpoint was never recorded has no fraction
             raise InstructMTLError(f"{where}: {err}; record the row's checkpoint and export again") from None
+
+
+def _subset(row: Mapping[str, object]) -> str:
+    # older exports have no subset column: every row there scored all eval instances
+    value = row.get("subset")
+    return "" if value is None else str(value)
 
 
 def records_from_rows(rows: Iterable[Mapping[str, object]], source: str) -> list[ScoreRecord]:

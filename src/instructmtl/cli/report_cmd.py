@@ -3,8 +3,9 @@
 How to analyse comes from the study's own config, stored in the results store
 (``analysis.baseline_arm`` / ``analysis.replay_arms``, defaults: the first
 arm and the arms whose name contains ``replay``; ``analysis.n_bootstrap`` and
-``analysis.seed``); the options override it. ``--json`` prints one JSON
-object (paths and claims) for scripts.
+``analysis.seed``); the options override it. Claim 3 leaves out the replay
+arms and the arms the config regularizes or trains with LoRA. ``--json``
+prints one JSON object (paths, claims and checks) for scripts.
 """
 
 from __future__ import annotations
@@ -16,14 +17,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
+from instructmtl.cli.run_cmd import claims_table
 from instructmtl.errors import InstructMTLError
 from instructmtl.report import AnalysisSettings, analysis_settings, build_report
 from instructmtl.report.content import pick_study
 from instructmtl.study.store import ResultsStore, results_path
-
-_VERDICT_STYLE = {"supported": "green", "not supported": "red", "inconclusive": "yellow"}
 
 
 def _stored_settings(store_file: Path, study_id: str | None) -> AnalysisSettings:
@@ -49,25 +48,26 @@ def report(
     if not store_file.is_file():
         raise InstructMTLError(f"{store_file}: no results store; give a study output folder (run the study first)")
     stored = _stored_settings(store_file, study)
+    replay_arms = stored.replay_arms if replay_arm is None else tuple(replay_arm)
     built = build_report(
         store_file,
         out if out is not None else Path(study_dir) / "report",
         baseline_arm=stored.baseline_arm if baseline_arm is None else baseline_arm,
-        replay_arms=stored.replay_arms if replay_arm is None else tuple(replay_arm),
+        replay_arms=replay_arms,
         seed=stored.seed if seed is None else seed,
         n_resamples=stored.n_resamples if resamples is None else resamples,
         study_id=study,
+        # an arm named as a replay arm on the command line is a replay arm for claim 3 too
+        excluded_arms=tuple(dict.fromkeys([*stored.excluded_arms, *replay_arms])),
     )
     if as_json:
         # plain print, not rich: rich would wrap long lines and break the JSON
         print(json.dumps({"markdown": str(built.markdown), "html": str(built.html),
-                          "figures": [str(p) for p in built.figures],
-                          "claims": [c.to_json() for c in built.claims]}))
+                          "claims_json": str(built.claims_json), "figures": [str(p) for p in built.figures],
+                          "claims": [c.to_json() for c in built.claims],
+                          "checks": [c.to_json() for c in built.checks]}, allow_nan=False))
         return
-    table = Table("claim", "estimate", "95% interval", "verdict", title="claims")
-    for c in built.claims:
-        style = _VERDICT_STYLE[c.verdict]
-        table.add_row(c.id, f"{c.estimate:.3g}", f"[{c.ci_low:.3g}, {c.ci_high:.3g}]", f"[{style}]{c.verdict}[/]")
     console = Console()
-    console.print(table)
-    console.print(f"wrote {escape(str(built.markdown))} and {escape(str(built.html))}", highlight=False)
+    console.print(claims_table(built.claims))
+    console.print(f"wrote {escape(str(built.markdown))}, {escape(str(built.html))} and "
+                  f"{escape(str(built.claims_json))}", highlight=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -14,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:  # the analysis stack is imported only when a study runs
-    from instructmtl.analysis.claims import Claim
+    from instructmtl.analysis import Claim
 
 config_app = typer.Typer(help="Show resolved study configs.", no_args_is_help=True)
 
@@ -40,7 +41,7 @@ def run(
             "out_dir": str(result.out_dir), "report_md": str(result.report_md), "report_html": str(result.report_html),
             "stage_seconds": {k: round(v, 2) for k, v in result.stage_seconds.items()},
             "jobs_run": result.jobs_run, "jobs_skipped": result.jobs_skipped,
-            "claims": [_claim_dict(c) for c in result.claims],
+            "claims": [c.to_json() for c in result.claims],
         }))
         return
     console.print(claims_table(result.claims))
@@ -56,26 +57,29 @@ def show(config: ConfigArg = None, override: Overrides = None) -> None:
     typer.echo(dump_yaml(load_study_config(config, override)))
 
 
+VERDICT_STYLES = {"supported": "green", "not supported": "red", "inconclusive": "yellow", "invalid": "magenta"}
+REASON_WIDTH = 40  # the full reason is in the report; the table only says which kind
+
+
 def claims_table(claims: Sequence[Claim]) -> Table:
-    """The claims as a terminal table: short statement, estimate, interval, verdict (full text in the report)."""
-    table = Table(title="Claims (full statements in the report)")
-    # figures never wrap (a CI split over lines misreads); ids fold and the statement wraps in what is left
+    """The claims as a terminal table: id, estimate, interval, verdict and a shortened reason.
+
+    The statements are left to the report: at 80 columns each would wrap over
+    six lines and push the numbers off the screen.
+    """
+    table = Table(title="Claims (statements and full reasons in the report)")
+    # figures never wrap (a CI split over lines misreads); ids fold and the reason wraps in what is left
     table.add_column("claim", overflow="fold", max_width=16)
-    table.add_column("what", min_width=14)
     for header in ("estimate", "95% CI", "verdict"):
         table.add_column(header, no_wrap=True)
+    table.add_column("reason")
     for claim in claims:
-        title = claim.statement.split(":", 1)[0]
+        reason = textwrap.shorten(claim.reason, width=REASON_WIDTH, placeholder=" …") if claim.reason else ""
         # Text, not markup: "[n/a, n/a]" would otherwise be read as a style tag and vanish
-        table.add_row(Text(claim.id), Text(title), _fmt(claim.estimate),
-                      Text(f"[{_fmt(claim.ci_low)}, {_fmt(claim.ci_high)}]"), Text(claim.verdict))
+        table.add_row(Text(claim.id), _fmt(claim.estimate), Text(f"[{_fmt(claim.ci_low)}, {_fmt(claim.ci_high)}]"),
+                      Text(claim.verdict, style=VERDICT_STYLES[claim.verdict]), Text(reason))
     return table
 
 
 def _fmt(value: float | None) -> str:
     return "n/a" if value is None or math.isnan(value) else f"{value:+.3f}"
-
-
-def _claim_dict(claim) -> dict:
-    return {"id": claim.id, "statement": claim.statement, "estimate": claim.estimate,
-            "ci_low": claim.ci_low, "ci_high": claim.ci_high, "verdict": claim.verdict}

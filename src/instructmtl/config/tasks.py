@@ -55,7 +55,10 @@ class TasksConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     source: str = "builtin"
     n_tasks: int | None = Field(None, ge=2, description="number of built-in tasks (None: the default suite)")
-    n_instances: int | None = Field(None, ge=4, description="instances per built-in task")
+    n_instances: int | None = Field(None, ge=4, description="instances per built-in task (the most, with min_instances)")
+    min_instances: int | None = Field(
+        None, ge=2, description="built-in trained tasks get log-uniform sizes from this to n_instances (None: all equal)"
+    )
     suite_seed: int = 0
     held_out: HeldOutConfig = HeldOutConfig()
     max_train_instances: int = Field(100, ge=1)
@@ -78,6 +81,7 @@ def build_study_split(config: TasksConfig) -> tuple[TaskCollection, StudySplit]:
         n_instances=config.n_instances,
         n_tasks=config.n_tasks,
         held_out_categories=held.categories,
+        min_instances=config.min_instances,
     )
     partition: Split
     if held.mode == "tasks":

@@ -9,9 +9,12 @@ objects.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from instructmtl.errors import ConfigError
 
 
 class _Frozen(BaseModel):
@@ -32,6 +35,16 @@ class BuiltinCorpusConfig(_Frozen):
         lookup_weight: share of documents that each define their own random key→value mapping.
         min_pairs: fewest pairs in one pattern or lookup document.
         max_pairs: most pairs in one pattern or lookup document.
+        exclude_families: task families whose pattern documents are never generated (a replay
+            arm that leaves a study's held-out families out; see
+            :func:`instructmtl.corpus.builtin.families_in`). Left out of the serialized config
+            while empty, so adding the option changed no existing recipe's cache key.
+        trained_inputs_only: pattern and lookup documents show only inputs from the trained
+            half of every input space (the half trained built-in tasks draw from), so held-out
+            built-in tasks' eval and few-shot instances never appear as pairs in pretraining or
+            replay text. On by default since the base model shipped with issue 11; ``False``
+            is the corpus of the earlier base (1,026 held-out instances appeared in their own
+            family's pattern documents: ``bench/corpus_leakage.py``).
     """
 
     kind: Literal["builtin"] = "builtin"
@@ -41,6 +54,14 @@ class BuiltinCorpusConfig(_Frozen):
     lookup_weight: float = Field(default=0.2, ge=0)
     min_pairs: int = Field(default=4, ge=1)
     max_pairs: int = Field(default=12, ge=1)
+    exclude_families: tuple[str, ...] = Field(default=(), exclude_if=lambda families: not families)
+    trained_inputs_only: bool = True
+
+    @field_validator("exclude_families")
+    @classmethod
+    def _as_set(cls, families: tuple[str, ...]) -> tuple[str, ...]:
+        # one corpus, one config: the order or repetition of the names must not change a hash
+        return tuple(sorted(set(families)))
 
 
 class TextCorpusConfig(_Frozen):
@@ -112,3 +133,27 @@ SourceConfig = Annotated[
     BuiltinCorpusConfig | TextCorpusConfig | JsonlCorpusConfig | DatasetsCorpusConfig,
     Field(discriminator="kind"),
 ]
+
+
+def excluding_families(corpus: SourceConfig, families: Collection[str]) -> SourceConfig:
+    """``corpus`` with the pattern documents of ``families`` left out as well.
+
+    How a replay arm that leaves a study's held-out families out gets its corpus:
+    the families are resolved from the study (see
+    :func:`instructmtl.corpus.builtin.families_in`) and added to the config, so the
+    corpus a run used is still described by its config alone.
+
+    Raises:
+        ConfigError: when ``families`` is not empty and ``corpus`` is not the built-in
+            corpus (arbitrary text has no task families to leave out).
+    """
+    if not families:
+        return corpus
+    if not isinstance(corpus, BuiltinCorpusConfig):
+        raise ConfigError(
+            f"replay: leaving task families out needs the builtin corpus, not kind '{corpus.kind}' "
+            "(arbitrary text has no task families); set replay.corpus.kind: builtin or drop the exclusion"
+        )
+    return BuiltinCorpusConfig.model_validate(
+        corpus.model_dump() | {"exclude_families": (*corpus.exclude_families, *families)}
+    )

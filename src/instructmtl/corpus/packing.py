@@ -38,6 +38,33 @@ def document_ids(text: str, tokenizer: PreTrainedTokenizerBase) -> list[int]:
     return ids
 
 
+def document_stream(source: CorpusSource, seed: int, passes: int | None = None) -> Iterator[str]:
+    """The documents in the order :func:`packed_blocks` reads them for ``seed``: pass after pass.
+
+    Kept apart from the packing so that an audit (the leakage scan) reads exactly
+    the documents a run trained on, drawn from the same ``random.Random(seed)``.
+
+    Args:
+        source: where the documents come from.
+        seed: seeds the RNG that orders (or generates) the documents.
+        passes: how many passes over a finite source; ``None`` means endlessly.
+            Ignored by endless sources.
+
+    Raises:
+        ConfigError: when a pass yields no document.
+    """
+    rng = random.Random(seed)
+    done = 0
+    while passes is None or done < passes or not source.finite:
+        n_docs = 0
+        for doc in source.documents(rng):
+            n_docs += 1
+            yield doc
+        if n_docs == 0:
+            raise ConfigError("the corpus yielded no documents; check its paths, field or column")
+        done += 1
+
+
 def packed_blocks(
     source: CorpusSource,
     tokenizer: PreTrainedTokenizerBase,
@@ -49,8 +76,9 @@ def packed_blocks(
 
     The same ``source``, tokenizer, ``block_len`` and ``seed`` always give the same
     blocks: all randomness (document order, generated content) comes from one
-    ``random.Random(seed)``. A finite source is read again, reshuffled, after
-    each pass; the tokens left over at the very end (less than one block) are dropped.
+    ``random.Random(seed)`` (see :func:`document_stream`). A finite source is read
+    again, reshuffled, after each pass; the tokens left over at the very end (less
+    than one block) are dropped.
 
     Args:
         source: where the documents come from.
@@ -68,17 +96,9 @@ def packed_blocks(
     """
     if block_len < 1:
         raise ConfigError(f"block_len must be at least 1, got {block_len}")
-    rng = random.Random(seed)
     buffer: list[int] = []
-    done = 0
-    while passes is None or done < passes or not source.finite:
-        n_docs = 0
-        for doc in source.documents(rng):
-            n_docs += 1
-            buffer.extend(document_ids(doc, tokenizer))
-            while len(buffer) >= block_len:
-                yield torch.tensor(buffer[:block_len], dtype=torch.long)
-                del buffer[:block_len]
-        if n_docs == 0:
-            raise ConfigError("the corpus yielded no documents; check its paths, field or column")
-        done += 1
+    for doc in document_stream(source, seed, passes):
+        buffer.extend(document_ids(doc, tokenizer))
+        while len(buffer) >= block_len:
+            yield torch.tensor(buffer[:block_len], dtype=torch.long)
+            del buffer[:block_len]

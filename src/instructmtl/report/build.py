@@ -1,4 +1,4 @@
-"""``build_report``: the study's results store → ``report.md`` + ``report.html`` (+ figure PNGs).
+"""``build_report``: the study's results store → ``report.md`` + ``report.html`` + ``claims.json`` (+ figure PNGs).
 
 Which arm is the baseline and which arms are replay arms is a fact about the
 study, so the CLI reads it from the study's own config (the ``studies`` row of
@@ -7,6 +7,9 @@ the store), with :func:`analysis_settings`:
 * ``analysis.baseline_arm``: default, the first arm listed under ``arms``;
 * ``analysis.replay_arms``: default, every other arm whose name contains
   ``replay``;
+* the arms claim 3 leaves out: the replay arms and every arm whose config
+  changes *what* is trained rather than how the MTL objective is fitted
+  (replay ratio > 0, a regularizer other than ``none``, LoRA);
 * ``analysis.n_bootstrap`` and ``analysis.seed``: the bootstrap's resamples
   and seed.
 
@@ -17,13 +20,14 @@ half report.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from instructmtl.analysis import DEFAULT_RESAMPLES, Claim
+from instructmtl.analysis import DEFAULT_RESAMPLES, Check, Claim
 from instructmtl.errors import ConfigError, InstructMTLError
 from instructmtl.report.content import collect
 from instructmtl.report.document import build_document
@@ -36,12 +40,14 @@ __all__ = ["AnalysisSettings", "BuiltReport", "analysis_settings", "build_report
 
 @dataclass(frozen=True)
 class BuiltReport:
-    """What :func:`build_report` wrote, and the claims it found."""
+    """What :func:`build_report` wrote, the claims it found and the checks it was given."""
 
     markdown: Path
     html: Path
+    claims_json: Path
     figures: tuple[Path, ...]
     claims: tuple[Claim, ...]
+    checks: tuple[Check, ...]
 
 
 def config_arm_names(config: dict[str, object], where: str) -> list[str]:
@@ -61,18 +67,49 @@ def config_arm_names(config: dict[str, object], where: str) -> list[str]:
     )
 
 
+def _arm_specs(config: dict[str, object], where: str) -> dict[str, dict[str, object]]:
+    """Each arm's config mapping by name (empty when the config lists no arms)."""
+    arms = config.get("arms")
+    if arms is None:
+        return {}
+    if isinstance(arms, dict):
+        return {str(name): spec or {} for name, spec in arms.items()}
+    return {name: spec for name, spec in zip(config_arm_names(config, where), arms, strict=True)}
+
+
+def _plugin_name(spec: object) -> str:
+    # YAML writes a plug-in as its name or as a mapping with a name (see training.config.PluginSpec)
+    return str(spec["name"]) if isinstance(spec, dict) else str(spec)
+
+
+def _changes_what_is_trained(spec: dict[str, object]) -> bool:
+    """Whether an arm mixes in replay text, regularizes toward the base, or trains LoRA adapters."""
+    replay = spec.get("replay")
+    ratio = float(replay.get("ratio") or 0.0) if isinstance(replay, dict) else 0.0
+    regularizer = spec.get("regularizer")
+    regularized = regularizer is not None and _plugin_name(regularizer) != "none"
+    return ratio > 0 or regularized or spec.get("lora") is not None
+
+
 @dataclass(frozen=True)
 class AnalysisSettings:
-    """How a study asks to be analysed (its config's ``analysis`` section, defaults filled in)."""
+    """How a study asks to be analysed (its config's ``analysis`` section, defaults filled in).
+
+    Attributes:
+        baseline_arm / replay_arms: see :func:`~instructmtl.analysis.evaluate_claims`.
+        n_resamples / seed: the bootstrap's.
+        excluded_arms: arms claim 3 leaves out (replay, regularized, LoRA arms).
+    """
 
     baseline_arm: str
     replay_arms: tuple[str, ...]
     n_resamples: int
     seed: int
+    excluded_arms: tuple[str, ...]
 
 
 def analysis_settings(config_yaml: str, where: str) -> AnalysisSettings:
-    """Reads ``analysis.{baseline_arm, replay_arms, n_bootstrap, seed}`` from a study config.
+    """Reads ``analysis.{baseline_arm, replay_arms, n_bootstrap, seed}`` and the arms from a study config.
 
     Defaults: the first arm; the other arms whose name contains ``replay``;
     :data:`~instructmtl.analysis.DEFAULT_RESAMPLES` resamples; seed 0. A key
@@ -99,6 +136,8 @@ def analysis_settings(config_yaml: str, where: str) -> AnalysisSettings:
         replay = [n for n in names if "replay" in n and n != baseline] if replay is None else replay
     if not isinstance(replay, list):
         raise ConfigError(f"{where}: analysis.replay_arms must be a list of arm names")
+    specs = _arm_specs(config, where)
+    excluded = [n for n in specs if _changes_what_is_trained(specs[n])]
     n_resamples = section.get("n_bootstrap")
     seed = section.get("seed")
     return AnalysisSettings(
@@ -106,6 +145,7 @@ def analysis_settings(config_yaml: str, where: str) -> AnalysisSettings:
         replay_arms=tuple(str(a) for a in replay),
         n_resamples=DEFAULT_RESAMPLES if n_resamples is None else int(n_resamples),
         seed=0 if seed is None else int(seed),
+        excluded_arms=tuple(dict.fromkeys([*excluded, *(str(a) for a in replay)])),
     )
 
 
@@ -118,8 +158,10 @@ def build_report(
     seed: int = 0,
     n_resamples: int = DEFAULT_RESAMPLES,
     study_id: str | None = None,
+    excluded_arms: Sequence[str] = (),
+    checks: Sequence[Check] | None = None,
 ) -> BuiltReport:
-    """Writes ``report.md``, ``report.html`` and ``figures/*.png`` into ``out_dir``.
+    """Writes ``report.md``, ``report.html``, ``claims.json`` and ``figures/*.png`` into ``out_dir``.
 
     Args:
         store_path: the study's ``results.sqlite``.
@@ -129,9 +171,13 @@ def build_report(
         seed: bootstrap seed (same seed, same report).
         n_resamples: bootstrap resamples per interval.
         study_id: which study, when the store holds several.
+        excluded_arms: arms claim 3 leaves out (see :class:`AnalysisSettings`).
+        checks: the study's validity checks (``None``: computed from the store's score table and
+            facts, :func:`instructmtl.analysis.validity.study_checks`); shown first, and a failed one
+            makes the claims it guards ``invalid``.
 
     Returns:
-        The written paths and the claims.
+        The written paths, the claims and the checks.
     """
     out = Path(out_dir)
     if not Path(store_path).is_file():
@@ -139,9 +185,13 @@ def build_report(
     # a reader must not reset jobs another process may be running
     with ResultsStore.open(store_path, reset_stale=False) as store:
         content = collect(store, baseline_arm=baseline_arm, replay_arms=replay_arms, seed=seed,
-                          n_resamples=n_resamples, study_id=study_id)
+                          n_resamples=n_resamples, study_id=study_id, excluded_arms=excluded_arms, checks=checks)
     blocks = build_document(content)
     figure_paths = tuple(atomic_write_bytes(out / FIGURES_DIR / f"{f.name}.png", f.png) for f in content.figures)
+    # allow_nan=False: to_json already wrote every NaN as null, and strict JSON readers reject NaN
+    claims_json = atomic_write_text(out / "claims.json", json.dumps(
+        {"claims": [c.to_json() for c in content.claims], "checks": [c.to_json() for c in content.checks]},
+        indent=2, allow_nan=False) + "\n")
     markdown = atomic_write_text(out / "report.md", to_markdown(blocks))
     html = atomic_write_text(out / "report.html", to_html(blocks, f"instructmtl report: {content.study.name}"))
-    return BuiltReport(markdown, html, figure_paths, content.claims)
+    return BuiltReport(markdown, html, claims_json, figure_paths, content.claims, content.checks)

@@ -16,6 +16,7 @@ import numpy as np
 
 from instructmtl.analysis import (
     ArmRow,
+    Check,
     Claim,
     ResultTable,
     TaskRow,
@@ -27,7 +28,8 @@ from instructmtl.analysis import (
     task_table,
     transfer_heatmap,
 )
-from instructmtl.analysis.claims import checkpoint_panels
+from instructmtl.analysis.claims_icl import checkpoint_panels
+from instructmtl.analysis.validity import final_checkpoint_ids, study_checks
 from instructmtl.errors import InstructMTLError
 from instructmtl.report import figures
 from instructmtl.study.records import JobRecord, RunRecord, StudyRecord
@@ -64,11 +66,13 @@ class ReportContent:
     study: StudyRecord
     baseline_arm: str
     replay_arms: tuple[str, ...]
+    excluded_arms: tuple[str, ...]
     arms: tuple[str, ...]
     seeds: tuple[int, ...]
     seed: int
     n_resamples: int
     n_scores: int
+    checks: tuple[Check, ...]
     claims: tuple[Claim, ...]
     arm_rows: tuple[ArmRow, ...]
     task_rows: tuple[TaskRow, ...]
@@ -117,15 +121,17 @@ def _figures(table: ResultTable, arms: Sequence[str], baseline: str, claims: Seq
     nll_tasks = sorted(set(ft) & set(icl))
     curve_sets = {q: curves(table, q, arms, rng, n_resamples) for q in CURVE_QUANTITIES}
     return (
-        FigureImage("transfer_vs_icl", "Transfer vs ICL (claim 2)",
-                    "One point per (arm, checkpoint): mean over held-out tasks and seeds.",
+        FigureImage("transfer_vs_icl", "Transfer vs ICL change (claim 2)",
+                    "One point per (arm, checkpoint): mean over held-out tasks and seeds of the changes from the "
+                    "base model, which sits at (0, 0).",
                     figures.transfer_icl_scatter(x.units, x.point_means(), y.point_means(),
                                                  _claim_estimate(claims, "2.points"), arms)),
-        FigureImage("finetune_nll_vs_icl_nll", "Fine-tuning loss vs ICL loss per task (claim 2)",
-                    f"One point per held-out task, final '{baseline}' checkpoints, mean over seeds.",
+        FigureImage("finetune_nll_vs_icl_nll", "Fine-tuning loss vs ICL loss per task (claim 2.levels)",
+                    f"One point per held-out task, final '{baseline}' checkpoints, mean over seeds; levels, so "
+                    "task difficulty alone can line the points up.",
                     figures.nll_scatter(nll_tasks, np.array([ft[t] for t in nll_tasks]),
                                         np.array([icl[t] for t in nll_tasks]),
-                                        _claim_estimate(claims, "2.nll"), baseline)),
+                                        _claim_estimate(claims, "2.levels"), baseline)),
         FigureImage("arms", "Per-arm results (claims 1, 3, 4)",
                     "Final checkpoints; error bars are 95% cluster-bootstrap intervals over tasks and seeds.",
                     figures.arm_bars(arm_rows)),
@@ -140,32 +146,40 @@ def _figures(table: ResultTable, arms: Sequence[str], baseline: str, claims: Seq
 
 
 def collect(store: ResultsStore, *, baseline_arm: str, replay_arms: Sequence[str], seed: int,
-            n_resamples: int, study_id: str | None = None) -> ReportContent:
+            n_resamples: int, study_id: str | None = None, excluded_arms: Sequence[str] = (),
+            checks: Sequence[Check] | None = None) -> ReportContent:
     """Reads the store and computes every claim, table and figure of the report.
 
     Args:
         store: the open results store.
-        baseline_arm / replay_arms: see :func:`instructmtl.analysis.evaluate_claims`.
+        baseline_arm / replay_arms / excluded_arms: see :func:`instructmtl.analysis.evaluate_claims`.
         seed: seeds the bootstrap (same seed, same intervals).
         n_resamples: bootstrap resamples per interval.
         study_id: which study, when the store holds several.
+        checks: the study's validity checks; ``None`` computes them from the store (its score
+            table and the facts its runner recorded). Shown first, and applied to the claims.
     """
     study = pick_study(store, study_id)
     table = ResultTable(records_from_rows(store.scores_frame(study.study_id), str(store.path)))
     arms = (baseline_arm, *sorted(a for a in table.arms() if a != baseline_arm))
-    claims_rng, tables_rng, figures_rng = np.random.default_rng(seed).spawn(3)
+    claims_rng, tables_rng, figures_rng, checks_rng = np.random.default_rng(seed).spawn(4)
+    if checks is None:
+        checks = study_checks(table, store.facts(study.study_id), arms=arms,
+                              final_checkpoints=final_checkpoint_ids(table), rng=checks_rng, n_resamples=n_resamples)
     claims = evaluate_claims(table, baseline_arm=baseline_arm, replay_arms=replay_arms, rng=claims_rng,
-                             n_resamples=n_resamples)
+                             n_resamples=n_resamples, excluded_arms=excluded_arms, checks=checks)
     arm_rows = arm_table(table, arms, tables_rng, n_resamples)
     return ReportContent(
         study=study,
         baseline_arm=baseline_arm,
         replay_arms=tuple(replay_arms),
+        excluded_arms=tuple(excluded_arms),
         arms=arms,
         seeds=table.seeds(),
         seed=seed,
         n_resamples=n_resamples,
         n_scores=len(table.records),
+        checks=tuple(checks),
         claims=tuple(claims),
         arm_rows=tuple(arm_rows),
         task_rows=tuple(task_table(table, baseline_arm)),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from instructmtl.analysis import Claim, Interval
+from instructmtl.analysis import Check, Claim, Interval
 from instructmtl.analysis.measures import QUANTITIES
 from instructmtl.analysis.tables import ARM_QUANTITIES
 from instructmtl.report.content import FigureImage, ReportContent
@@ -18,11 +18,16 @@ from instructmtl.report.content import FigureImage, ReportContent
 __all__ = ["Block", "Code", "Heading", "Image", "Paragraph", "Table", "build_document", "fmt"]
 
 VERDICT_RULE = (
-    "Verdict rule: 'supported' when the 95% interval excludes the null (0) on the claimed side; 'not supported' "
-    "when it excludes the null on the other side or, for a correlation claim, lies wholly below the stated "
-    "threshold; 'inconclusive' otherwise (including undefined intervals: too few tasks, seeds or arms). "
-    "Transfer on target NLL has the opposite sign: there, forgetting is a positive difference."
+    "Verdict rule: each claim states a direction and a threshold (the null, 0, for a mean or difference; the "
+    "weakest r that counts for a \"predicts\" claim). 'supported' when the 95% interval lies wholly beyond the "
+    "threshold on the claimed side; 'not supported' when it lies wholly on the other side; 'inconclusive' when "
+    "it contains the threshold or is undefined (too few tasks, seeds, arms or checkpoints); 'invalid' when a "
+    "validity check the claim depends on failed. Transfer on target NLL has the opposite sign: there, forgetting "
+    "is a positive difference. With a single seed ('seeds: tasks only' in the details) an interval covers "
+    "task-to-task variance only."
 )
+NO_CHECKS = ("No validity checks were handed to this report: every verdict below assumes the study really "
+             "instruction-tuned and measured cleanly (DESIGN.md, \"Validity\").")
 
 
 @dataclass(frozen=True)
@@ -67,13 +72,34 @@ def _interval(iv: Interval) -> str:
 
 def _claim_rows(claims: tuple[Claim, ...]) -> Table:
     return Table(
-        ("id", "claim", "estimate", "95% interval", "tasks", "seeds", "verdict"),
+        ("id", "claim", "estimate", "95% interval", "tasks", "seeds", "verdict", "reason"),
         tuple(
             (c.id, c.statement, fmt(c.estimate), f"[{fmt(c.ci_low)}, {fmt(c.ci_high)}]", str(c.n_tasks),
-             str(c.n_seeds), c.verdict)
+             str(c.n_seeds), c.verdict, c.reason)
             for c in claims
         ),
     )
+
+
+def _check_value(value: float | str | None) -> str:
+    if value is None:
+        return "n/a"
+    return value if isinstance(value, str) else fmt(value)
+
+
+def _checks(checks: tuple[Check, ...]) -> list[Block]:
+    """The validity checks, before any claim: a failed one voids the claims it guards."""
+    if not checks:
+        return [Heading(2, "Validity checks"), Paragraph(NO_CHECKS)]
+    outcome = {True: "passed", False: "failed", None: "not checked"}
+    rows = tuple((c.name, outcome[c.passed], _check_value(c.value), _check_value(c.threshold), c.detail)
+                 for c in checks)
+    return [
+        Heading(2, "Validity checks"),
+        Paragraph("A failed check makes the claims it guards 'invalid' (the reason names it); 'not checked' "
+                  "means the study could not run it (e.g. a streamed corpus cannot be scanned)."),
+        Table(("check", "result", "value", "threshold", "detail"), rows),
+    ]
 
 
 def _details(claims: tuple[Claim, ...]) -> Table:
@@ -85,12 +111,13 @@ def _details(claims: tuple[Claim, ...]) -> Table:
 def _overview(content: ReportContent) -> list[Block]:
     s = content.study
     replay = ", ".join(content.replay_arms) or "none"
+    excluded = ", ".join(content.excluded_arms) or "none"
     return [
         Heading(1, f"instructmtl report: {s.name}"),
         Paragraph(
             f"Study `{s.study_id}` (config hash `{s.config_hash}`, created {s.created_at}): {content.n_scores} score "
             f"rows; arms {', '.join(content.arms)}; seeds {', '.join(map(str, content.seeds))}. Baseline arm "
-            f"`{content.baseline_arm}`; replay arms: {replay}. Intervals are 95% two-way cluster-bootstrap "
+            f"`{content.baseline_arm}`; replay arms: {replay}; arms left out of claim 3: {excluded}. Intervals are 95% two-way cluster-bootstrap "
             f"intervals (tasks and seeds resampled with replacement), {content.n_resamples} resamples, "
             f"bootstrap seed {content.seed}."
         ),
@@ -104,6 +131,7 @@ def _results(content: ReportContent) -> list[Block]:
     task_rows = tuple((t.task, fmt(t.early_transfer), fmt(t.final_transfer), fmt(t.icl_base), fmt(t.icl_final))
                       for t in content.task_rows)
     return [
+        *_checks(content.checks),
         Heading(2, "Claims"),
         _claim_rows(content.claims),
         Paragraph(VERDICT_RULE),

@@ -45,17 +45,23 @@ def _fit_line(ax: object, x: np.ndarray, y: np.ndarray, r: float) -> None:
 
 def transfer_icl_scatter(units: Sequence[Hashable], transfer: np.ndarray, icl: np.ndarray, r: float,
                          arms: Sequence[str]) -> bytes:
-    """Mean transfer against mean ICL score, one point per (arm, step) unit, coloured by arm."""
+    """Mean transfer against mean ICL change from the base, one point per (arm, step) unit, coloured by arm.
+
+    The base model is drawn at (0, 0), where both changes are by definition;
+    the fit line (claim 2.points' r) leaves it out.
+    """
     fig = Figure(figsize=(5.5, 4.2))
     ax = fig.add_subplot()
     colors = _colors(arms)
     for arm in arms:
         idx = [i for i, u in enumerate(units) if u[0] == arm]  # units are (arm, step)
         ax.scatter(transfer[idx], icl[idx], color=colors[arm], label=arm, s=28)
+    ax.scatter([0.0], [0.0], color="black", marker="x", label="base", s=36)
     _fit_line(ax, transfer, icl, r)
     ax.axvline(0.0, color="grey", linewidth=0.6, linestyle=":")
+    ax.axhline(0.0, color="grey", linewidth=0.6, linestyle=":")
     ax.set_xlabel("mean transfer (primary metric)")
-    ax.set_ylabel("mean ICL score (held-out tasks)")
+    ax.set_ylabel("mean ICL change from the base (held-out tasks)")
     ax.set_title("Transfer vs in-context learning, per checkpoint")
     ax.legend(fontsize=8)
     return _png(fig)

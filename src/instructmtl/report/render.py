@@ -21,7 +21,8 @@ body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; 
 table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
 th { background: #f3f3f3; }
-td.supported { background: #e3f4e3; } td.not-supported { background: #f8e0e0; } td.inconclusive { background: #f4f1dc; }
+td.supported, td.passed { background: #e3f4e3; } td.not-supported { background: #f8e0e0; }
+td.inconclusive, td.not-checked { background: #f4f1dc; } td.invalid, td.failed { background: #e9dcf3; }
 figure { margin: 1.5em 0; } figure img { max-width: 100%; } figcaption { font-size: 0.9em; color: #555; }
 pre { background: #f6f6f6; padding: 1em; overflow-x: auto; }
 """
@@ -61,7 +62,8 @@ def _inline(text: str) -> str:
 
 
 def _html_table(header: tuple[str, ...], rows: tuple[tuple[str, ...], ...]) -> str:
-    verdict_col = header.index("verdict") if "verdict" in header else -1
+    # the claims' verdict and the checks' result are coloured by value
+    verdict_col = next((header.index(h) for h in ("verdict", "result") if h in header), -1)
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
 
     def cell(i: int, value: str) -> str:

@@ -132,6 +132,7 @@ def _run_tune(job: Job, ctx: StudyContext, store: ResultsStore) -> tuple[list[Sc
     store.record_run(RunRecord(run_id, ctx.study_id, job.arm, job.seed, "tune", "done", seconds=result.seconds,
                                examples_seen=result.examples_seen, task_counts=result.task_counts,
                                summary={"padding_fraction": result.padding_fraction}))
+    store.record_fact(ctx.study_id, f"tune.{run_id}", {"instructions": result.examples_seen}, job.job_id)
     for step, path in sorted(result.checkpoints.items()):
         store.record_checkpoint(CheckpointRecord(f"{run_id}-step{step}", run_id, job.arm, job.seed, step,
                                                  step / config.steps, str(path), step * config.batch_size))

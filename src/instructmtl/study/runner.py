@@ -24,7 +24,10 @@ from instructmtl.models import ModelSpec
 from instructmtl.study.config import StudyConfig
 from instructmtl.study.executors import run_local, run_ray
 from instructmtl.study.jobs import Job, StudyContext, build_jobs
+from instructmtl.config.tasks import build_study_split
 from instructmtl.study.records import StudyRecord
+from instructmtl.study.corpus_facts import record_corpus_facts
+from instructmtl.study.setup_facts import setup_facts
 from instructmtl.study.store import ResultsStore
 
 VERSIONED = ("instructmtl", "torch", "transformers", "accelerate", "torchjd", "peft", "tokenizers", "rouge-score")
@@ -73,6 +76,7 @@ def main(config: StudyConfig, console: Console | None = None) -> StudyResult:
     jobs = build_jobs(config, base)
     with ResultsStore.open(ctx.store_path) as store:
         store.record_study(StudyRecord(study_id, config.name, dump_yaml(config), study_id, versions()))
+        _record_setup_facts(config, ctx, store)
         done = store.done_jobs() & {job.job_id for job in jobs}
     skipped = len(done)
     console.print(f"study [bold]{config.name}[/] → {out}  ({len(jobs)} jobs, {skipped} already done)")
@@ -83,9 +87,25 @@ def main(config: StudyConfig, console: Console | None = None) -> StudyResult:
 
     settings = analysis_settings(dump_yaml(config), str(out / "config.yaml"))
     built = build_report(ctx.store_path, out, baseline_arm=settings.baseline_arm, replay_arms=settings.replay_arms,
-                         seed=settings.seed, n_resamples=settings.n_resamples, study_id=study_id)
+                         excluded_arms=settings.excluded_arms, seed=settings.seed, n_resamples=settings.n_resamples,
+                         study_id=study_id)
     stage_seconds["report"] += time.perf_counter() - report_started
     return StudyResult(out, built.markdown, built.html, dict(stage_seconds), ran, skipped, built.claims)
+
+
+def _record_setup_facts(config: StudyConfig, ctx: StudyContext, store: ResultsStore) -> None:
+    """The facts the validity checks need from the split, the config and the corpora.
+
+    The split and config facts are cheap and redone at each start; the corpus scans are
+    done once per study. A held-out instance leaked into pretraining or replay text stops
+    the study here, before any job, with a one-line error (the fact is stored first).
+    """
+    _, split = build_study_split(config.tasks)
+    baseline = config.analysis.baseline_arm or config.arms[0].name
+    for name, value in setup_facts(split, config.arms, baseline, config.tune.data.encodings).items():
+        store.record_fact(ctx.study_id, name, value, "setup")
+    record_corpus_facts(config, split, ctx.base, list(store.facts(ctx.study_id)),
+                        lambda name, value: store.record_fact(ctx.study_id, name, value, "setup"))
 
 
 def _run_jobs(config: StudyConfig, ctx: StudyContext, jobs: list[Job], done: set[str], stage_seconds: Counter) -> int:

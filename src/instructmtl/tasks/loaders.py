@@ -41,6 +41,7 @@ def load_builtin(
     n_instances: int | None = None,
     n_tasks: int | None = None,
     held_out_categories: Sequence[str] | None = None,
+    min_instances: int | None = None,
 ) -> TaskCollection:
     """The built-in suite as a collection with its ``default`` split.
 
@@ -60,6 +61,8 @@ def load_builtin(
     sizing: dict[str, Any] = {} if n_instances is None else {"n_instances": n_instances}
     if held_out_categories is not None:
         sizing["held_out_categories"] = tuple(held_out_categories)
+    if min_instances is not None:
+        sizing["min_instances"] = min_instances
     tasks = build_suite(n_tasks=n_tasks, seed=seed, **sizing)
     by_name = {task.name: task for task in tasks}
     train, test = default_split(tasks)
@@ -81,6 +84,7 @@ def load_tasks(
     n_tasks: int | None = None,
     held_out_categories: Sequence[str] | None = None,
     hf_split: str | None = None,
+    min_instances: int | None = None,
 ) -> TaskCollection:
     """Loads a task collection from ``source`` (see the module docstring for the forms).
 
@@ -93,6 +97,8 @@ def load_tasks(
         held_out_categories: categories a study holds out of the built-in suite (see
             :func:`load_builtin`; ignored by file sources).
         hf_split: which split of a multi-split HF dataset holds the rows.
+        min_instances: built-in trained tasks get log-uniform sizes from this to
+            ``n_instances`` (ignored by file sources, whose sizes are the data's).
 
     Returns:
         The collection; ``splits`` holds the source's named splits, if any.
@@ -104,7 +110,7 @@ def load_tasks(
     """
     text = str(source)
     if text == BUILTIN:
-        return load_builtin(seed, n_instances, n_tasks, held_out_categories)
+        return load_builtin(seed, n_instances, n_tasks, held_out_categories, min_instances)
     if text.startswith(HF_PREFIX):
         return load_hub_dataset(text[len(HF_PREFIX) :], split=hf_split)
     path = Path(text)

@@ -42,13 +42,41 @@ class PluginSpec(BaseModel):
 
 
 class ReplayConfig(BaseModel):
-    """Continual-pretraining replay: a ratio of each step's examples are corpus blocks with the LM loss."""
+    """Continual-pretraining replay: corpus blocks trained with the LM loss alongside the instructions.
+
+    Attributes:
+        mode: ``add`` (default) trains every step on the full instruction batch plus
+            ``ratio * batch_size`` replay blocks, so arms with and without replay see the same
+            instructions; ``replace`` makes the replay a ``ratio`` share of the batch.
+        ratio: replay blocks per instruction example (``add``: 0 to 4) or replayed share of
+            the batch (``replace``: below 1).
+        weight: multiplier of the replay loss.
+        corpus: the replayed text.
+        block_len: tokens per replay block.
+        exclude_held_out_families: leave the pattern documents of the study's held-out task
+            families out of the (built-in) replay corpus; the trainer resolves the families
+            from the held-out tasks' categories.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    ratio: float = Field(0.0, ge=0.0, lt=1.0)
+    mode: Literal["add", "replace"] = "add"
+    ratio: float = Field(0.0, ge=0.0)
     weight: float = Field(1.0, ge=0.0)
     corpus: SourceConfig = BuiltinCorpusConfig()
     block_len: int = Field(128, ge=8)
+    exclude_held_out_families: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ReplayConfig:
+        from instructmtl import mtl  # imported lazily to keep config import light, as ArmConfig does
+
+        mtl.ReplayPlan(self.ratio, self.weight, self.mode)  # the plan's own bounds, one place
+        if self.exclude_held_out_families and self.corpus.kind != "builtin":
+            raise ValueError(
+                f"exclude_held_out_families needs the builtin corpus, not kind '{self.corpus.kind}' "
+                "(arbitrary text has no task families); drop the flag or replay the builtin corpus"
+            )
+        return self
 
 
 class LoraConfig(BaseModel):
@@ -70,7 +98,9 @@ class ArmConfig(BaseModel):
     batching: PluginSpec = PluginSpec(name="mixed")
     aggregator: PluginSpec = PluginSpec(name="mean")
     groups: Literal["task", "category"] = "task"
-    groups_per_step: int = Field(4, ge=2)
+    groups_per_step: int | None = Field(
+        None, ge=2, description="task groups drawn per step (None: every group, so the sampler alone decides the mix)"
+    )
     weighting: PluginSpec = PluginSpec(name="equal")
     regularizer: PluginSpec = PluginSpec(name="none")
     replay: ReplayConfig = ReplayConfig()

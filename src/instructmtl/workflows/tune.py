@@ -30,7 +30,7 @@ from transformers import get_scheduler
 from instructmtl import mtl
 from instructmtl.config import config_hash, dump_yaml
 from instructmtl.config.tasks import build_study_split
-from instructmtl.corpus import build_source, packed_blocks
+from instructmtl.corpus import SourceConfig, build_source, excluding_families, families_in, packed_blocks
 from instructmtl.errors import InstructMTLError, TrainingDivergedError
 from instructmtl.models.checkpoint import save_checkpoint
 from instructmtl.models.loading import load_model
@@ -77,8 +77,9 @@ def main(config: TuneConfig, run_dir: Path, progress: bool = True) -> TuneResult
     aggregator = mtl.build(mtl.AGGREGATORS, arm.aggregator.name, **arm.aggregator.params)
     weighting = mtl.build(mtl.WEIGHTINGS, arm.weighting.name, **arm.weighting.params)
     regularizer = mtl.build(mtl.REGULARIZERS, arm.regularizer.name, **arm.regularizer.params)
-    plan = mtl.ReplayPlan(arm.replay.ratio, arm.replay.weight)
-    replay_source = build_source(arm.replay.corpus) if (plan.ratio > 0 or regularizer.needs_fisher) else None
+    plan = mtl.ReplayPlan(arm.replay.ratio, arm.replay.weight, arm.replay.mode)
+    replay_source = (build_source(replay_corpus(config, study)) if (plan.ratio > 0 or regularizer.needs_fisher)
+                     else None)
 
     anchor = regularizer.make_anchor(model, _fisher_source(replay_source, tokenizer, arm, config.seed)
                                      if regularizer.needs_fisher else None)
@@ -192,6 +193,20 @@ def main(config: TuneConfig, run_dir: Path, progress: bool = True) -> TuneResult
     return result
 
 
+def replay_corpus(config: TuneConfig, study) -> SourceConfig:  # noqa: ANN001 (a StudySplit)
+    """The arm's replay corpus; with ``exclude_held_out_families``, without the study's held-out families."""
+    corpus = config.arm.replay.corpus
+    if config.arm.replay.exclude_held_out_families:
+        families = families_in({s.task.category for s in study.held_out_tasks})
+        if not families:
+            raise InstructMTLError(
+                f"arm '{config.arm.name}': replay.exclude_held_out_families, but no built-in family belongs to the "
+                "held-out categories; turn the option off (the arm would equal plain replay)"
+            )
+        corpus = excluding_families(corpus, families)
+    return corpus
+
+
 def _shard(composed: list[list], arm, accelerator: Accelerator) -> list[list]:
     """This process's share of the step, as micro-batches.
 
@@ -243,14 +258,18 @@ def _diagnose(model, accelerator, examples, config, pad_id, params) -> mtl.Confl
 
 
 def _restrict_to_groups(probs: dict[str, float], data: InstructionData, arm, rng: np.random.Generator) -> dict[str, float]:
-    """For grouped arms: sample ``groups_per_step`` groups (by their total probability), renormalise within them."""
+    """For grouped arms with ``groups_per_step``: sample that many groups (by their total probability) and
+    renormalise within them. This changes which tasks a step mixes, so an arm that sets it differs from
+    the baseline in its sampling as well as in its aggregator."""
     if not arm.uses_groups:
         return probs
     mass: dict[str, float] = {}
     for task, p in probs.items():
         mass[data.groups[task]] = mass.get(data.groups[task], 0.0) + p
     names = sorted(g for g, m in mass.items() if m > 0)
-    k = min(arm.groups_per_step, len(names))
+    if arm.groups_per_step is None or arm.groups_per_step >= len(names):
+        return probs  # every group takes part: the step's mix is the sampler's alone
+    k = arm.groups_per_step
     weights = np.array([mass[g] for g in names])
     chosen = set(rng.choice(len(names), size=k, replace=False, p=weights / weights.sum()).tolist())
     keep = {t: p for t, p in probs.items() if names.index(data.groups[t]) in chosen and p > 0} if names else probs

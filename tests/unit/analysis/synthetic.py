@@ -8,6 +8,9 @@ Model, per held-out task ``t`` (fraction ``f`` of training done):
   icl_base_t = coupling * base_t + (1 - coupling) * u_t; ICL NLL = 2 - 1.5 * ICL score;
 * seen tasks: MTL fit / generalization NLL move from 2.0 at the base to the
   arm's value at the end.
+
+With ``halves=True`` every held-out score is also drawn on eval subsets ``a``
+and ``b`` (same truth, independent noise), as the producer of subset rows does.
 """
 
 from __future__ import annotations
@@ -39,14 +42,17 @@ class ArmTruth:
 
 
 def _row(arm: str, seed: int, step: int, total: int, task: str, role: str, measure: str, encoding: str, k: int,
-         metric: str, value: float) -> dict[str, Any]:
+         metric: str, value: float, subset: str = "") -> dict[str, Any]:
     checkpoint = f"{arm}-s{seed}-{step}"
-    return {
-        "study_id": STUDY, "job_id": f"{measure}|{checkpoint}|{task}|{encoding}-{k}", "checkpoint_id": checkpoint,
-        "arm": arm, "seed": seed, "step": step, "fraction": step / total, "task": task, "task_role": role,
-        "measure": measure, "encoding": encoding, "k": k, "metric": metric, "value": float(value),
+    row = {
+        "study_id": STUDY, "job_id": f"{measure}|{checkpoint}|{task}|{encoding}-{k}{subset}",
+        "checkpoint_id": checkpoint, "arm": arm, "seed": seed, "step": step, "fraction": step / total, "task": task,
+        "task_role": role, "measure": measure, "encoding": encoding, "k": k, "metric": metric, "value": float(value),
         "n_instances": 10,
     }
+    if subset:  # rows of the whole eval set keep the older export shape (no subset column)
+        row["subset"] = subset
+    return row
 
 
 def synthetic_rows(
@@ -61,6 +67,7 @@ def synthetic_rows(
     coupling: float = 0.0,
     link: float = 0.0,
     task_spread: float = 0.05,
+    halves: bool = False,
 ) -> list[dict[str, Any]]:
     """Rows in the store's export shape (see the module docstring for the model)."""
     total = max(steps)
@@ -75,16 +82,17 @@ def synthetic_rows(
         f = step / total
         for seed in seeds:
             for i, task in enumerate(held):
-                for n in (0, 5, 10):
-                    ft = base_ft[i] + f * (truth.forget + d[i]) + rng.normal(0, noise)
-                    rows.append(_row(arm, seed, step, total, task, "held_out", "finetune", "task_id", n, "rouge_l", ft))
-                    rows.append(_row(arm, seed, step, total, task, "held_out", "finetune", "task_id", n, "target_nll",
-                                     2 - 1.5 * ft))
-                for k in (0, 2):
-                    icl = icl_base[i] + f * (truth.icl_shift + link * d[i]) + rng.normal(0, noise)
-                    rows.append(_row(arm, seed, step, total, task, "held_out", "icl", "def+pos", k, "rouge_l", icl))
-                    rows.append(_row(arm, seed, step, total, task, "held_out", "icl", "def+pos", k, "target_nll",
-                                     2 - 1.5 * icl))
+                for subset in ("", "a", "b") if halves else ("",):
+                    for n in (0, 5, 10):
+                        ft = base_ft[i] + f * (truth.forget + d[i]) + rng.normal(0, noise)
+                        for metric, value in (("rouge_l", ft), ("target_nll", 2 - 1.5 * ft)):
+                            rows.append(_row(arm, seed, step, total, task, "held_out", "finetune", "task_id", n,
+                                             metric, value, subset))
+                    for k in (0, 2):
+                        icl = icl_base[i] + f * (truth.icl_shift + link * d[i]) + rng.normal(0, noise)
+                        for metric, value in (("rouge_l", icl), ("target_nll", 2 - 1.5 * icl)):
+                            rows.append(_row(arm, seed, step, total, task, "held_out", "icl", "def+pos", k, metric,
+                                             value, subset))
             for task in train:
                 for measure, end in (("mtl_fit", truth.fit_nll), ("mtl_gen", truth.gen_nll)):
                     value = 2.0 + f * (end - 2.0) + rng.normal(0, noise)
@@ -128,7 +136,8 @@ def fill_store(path: Path, rows: Sequence[Mapping[str, Any]], config_yaml: str =
             store.record_checkpoint(CheckpointRecord(cid, f"{r['arm']}-s{r['seed']}", r["arm"], r["seed"],
                                                      r["step"], r["fraction"], "/nowhere", 0))
         for r in rows:
-            grouped[r["job_id"]].append(ScoreRow(**{k: r[k] for k in ScoreRow.__dataclass_fields__}))
+            # rows without a subset key are scores of the whole eval set (ScoreRow's default)
+            grouped[r["job_id"]].append(ScoreRow(**{k: r[k] for k in ScoreRow.__dataclass_fields__ if k in r}))
         for job_id, scores in grouped.items():
             assert store.claim_job(job_id, job_id.split("|")[0], default_worker())
             store.complete_job(job_id, scores)

@@ -9,7 +9,7 @@ import numpy as np
 from unit.analysis.synthetic import ArmTruth, fill_store, synthetic_rows
 
 from instructmtl.analysis import ResultTable, evaluate_claims, records_from_rows
-from instructmtl.analysis.claims import claim_forgetting
+from instructmtl.analysis.claims_forgetting import claim_forgetting
 from instructmtl.study.store import ResultsStore, results_path
 
 

@@ -63,3 +63,27 @@ def test_final_and_earliest_checkpoints_are_per_arm_and_seed() -> None:
 def test_empty_table_is_a_user_error() -> None:
     with pytest.raises(InstructMTLError, match="empty"):
         ResultTable([])
+
+
+def test_rows_hand_out_one_eval_subset_and_changes_pair_by_subset() -> None:
+    def rec(step: int, measure: str, value: float, subset: str) -> ScoreRecord:
+        return ScoreRecord("base" if step == 0 else "a", 0, step, step / 100, "t", "held_out", measure, "def", 5,
+                           "rouge_l", value, "c", subset)
+
+    table = ResultTable([rec(0, "icl", 0.5, ""), rec(0, "icl", 0.1, "a"), rec(0, "icl", 0.9, "b"),
+                         rec(50, "icl", 0.6, ""), rec(50, "icl", 0.4, "a"), rec(50, "icl", 0.4, "b"),
+                         rec(0, "finetune", 0.2, "b"), rec(50, "finetune", 0.5, "b")])
+    assert [r.value for r in table.rows(QUANTITIES["icl"]) if r.step > 0] == [0.6]  # the whole set by default
+    change = {s: [round(r.value, 10) for r in table.rows(QUANTITIES["icl_change"], subset=s)] for s in "ab"}
+    assert change == {"a": [0.3], "b": [-0.5]}
+    assert [round(r.value, 10) for r in table.rows(QUANTITIES["icl_change"])] == [0.1]
+    assert [round(r.value, 10) for r in table.rows(QUANTITIES["transfer"], subset="b")] == [0.3]
+    assert table.rows(QUANTITIES["transfer"]) == []  # no whole-set fine-tune: no whole-set transfer
+
+
+def test_subset_column_is_read_and_defaults_to_all_instances_in_older_exports() -> None:
+    row = {"arm": "a", "seed": "0", "step": "10", "fraction": "0.5", "task": "t", "task_role": "held_out",
+           "measure": "icl", "encoding": "def", "k": "2", "metric": "rouge_l", "value": "0.5", "checkpoint_id": "c"}
+    assert ScoreRecord.from_mapping(row, "old.csv").subset == ""
+    assert ScoreRecord.from_mapping({**row, "subset": "b"}, "new.csv").subset == "b"
+    assert ScoreRecord.from_mapping({**row, "subset": ""}, "new.csv").subset == ""

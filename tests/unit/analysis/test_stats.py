@@ -44,17 +44,19 @@ def test_undefined_correlations_are_nan_not_zero() -> None:
 @pytest.mark.parametrize(
     ("low", "high", "direction", "threshold", "expected"),
     [
-        (-0.3, -0.1, -1, None, "supported"),  # claimed below 0, interval below 0
-        (0.1, 0.3, -1, None, "not supported"),  # the opposite side
-        (-0.1, 0.2, -1, None, "inconclusive"),
-        (0.1, 0.3, 1, None, "supported"),
+        (-0.3, -0.1, -1, 0.0, "supported"),  # claimed below 0, interval below 0
+        (0.1, 0.3, -1, 0.0, "not supported"),  # the opposite side
+        (-0.1, 0.2, -1, 0.0, "inconclusive"),
+        (0.1, 0.3, 1, 0.0, "supported"),
         (0.5, 0.9, 1, 0.3, "supported"),
-        (0.05, 0.25, 1, 0.3, "not supported"),  # above 0 but too weak to "predict"
+        (0.1, 0.6, 1, 0.3, "inconclusive"),  # lower end above 0 but below the stated threshold
+        (0.05, 0.25, 1, 0.3, "not supported"),  # above 0 but wholly too weak to "predict"
         (-0.2, 0.6, 1, 0.3, "inconclusive"),
         (-0.6, -0.2, 1, 0.3, "not supported"),
-        (float("nan"), float("nan"), 1, None, "inconclusive"),
+        (-0.5, -0.4, -1, -0.3, "supported"),  # "r below -0.3", cleared
+        (float("nan"), float("nan"), 1, 0.0, "inconclusive"),
     ],
 )
-def test_verdict_rule(low: float, high: float, direction: int, threshold: float | None, expected: str) -> None:
+def test_verdict_rule(low: float, high: float, direction: int, threshold: float, expected: str) -> None:
     iv = Interval((low + high) / 2, low, high)
     assert verdict(iv, direction=direction, threshold=threshold) == expected

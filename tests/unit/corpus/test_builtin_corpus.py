@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import itertools
 import random
 import re
+from collections import Counter
 
 import pytest
 
-from instructmtl.corpus import BuiltinCorpusConfig, BuiltinSource
+from instructmtl.corpus import (
+    BuiltinCorpusConfig,
+    BuiltinSource,
+    TextCorpusConfig,
+    excluding_families,
+    families_in,
+    family_categories,
+)
 from instructmtl.corpus.builtin import FORMATS, render_pairs
 from instructmtl.corpus.builtin.facts import TEMPLATES, biography, fact_sentence
 from instructmtl.corpus.builtin.patterns import random_mapping_document, task_pattern_document
@@ -97,3 +107,92 @@ def test_bad_builtin_configs_are_user_errors():
         BuiltinSource(BuiltinCorpusConfig(min_pairs=5, max_pairs=4))
     with pytest.raises(ConfigError, match="weights"):
         BuiltinSource(BuiltinCorpusConfig(facts_weight=0, patterns_weight=0, lookup_weight=0))
+
+
+# sha256 over the first 200 documents of seed 0 (joined by NUL) and the rng's next 64 bits after them,
+# computed before document labels and family exclusion existed: the shipped base's stream must not move.
+PINNED_SHA256 = "8c59a62bda96b647f00406dee8517a7ff311112439594336d9c50882e3a317d5"
+PINNED_NEXT_BITS = 11413557679153780242
+
+
+def test_default_corpus_text_and_rng_use_are_pinned():
+    source = BuiltinSource(BuiltinCorpusConfig())
+    rng = random.Random(0)
+    docs = list(itertools.islice(source.documents(rng), 200))
+    assert hashlib.sha256("\0".join(docs).encode()).hexdigest() == PINNED_SHA256
+    assert rng.getrandbits(64) == PINNED_NEXT_BITS
+    labelled_rng = random.Random(0)
+    labelled = list(itertools.islice(source.labelled_documents(labelled_rng), 200))
+    assert [text for text, _ in labelled] == docs
+    assert labelled_rng.getrandbits(64) == PINNED_NEXT_BITS
+
+
+def test_shipped_base_recipe_key_is_unchanged_by_the_new_corpus_option():
+    from instructmtl.models.builtin import TINY, PretrainRecipe, recipe_key
+    from instructmtl.workflows.pretrain import read_metadata, shipped_dir
+
+    meta = read_metadata(shipped_dir("tiny"))
+    assert recipe_key(PretrainRecipe(steps=meta.steps), TINY) == meta.key
+    assert "exclude_families" not in BuiltinCorpusConfig().model_dump(mode="json")
+    assert BuiltinCorpusConfig(exclude_families=("b", "a", "b")).exclude_families == ("a", "b")
+
+
+def _recording(source: BuiltinSource) -> list[str]:
+    """Makes every spec of ``source`` record its family when it draws a pair; returns the record."""
+    drawn: list[str] = []
+
+    def wrap(spec):
+        def make_pair(rng):
+            drawn.append(spec.family)
+            return spec.make_pair(rng)
+
+        return dataclasses.replace(spec, make_pair=make_pair)
+
+    source.families = tuple(tuple(wrap(spec) for spec in specs) for specs in source.families)
+    return drawn
+
+
+def test_labels_name_the_kind_and_the_family_actually_rendered():
+    source = BuiltinSource(BuiltinCorpusConfig())
+    family_of_task = {spec.name: spec.family for spec in task_specs(WORLD, MAX_TASKS)}
+    drawn = _recording(source)
+    kinds = Counter()
+    for text, label in itertools.islice(source.labelled_documents(random.Random(5)), 400):
+        kinds[label.kind] += 1
+        if label.kind == "patterns":
+            assert set(drawn) == {label.family} == {family_of_task[label.task]}
+        else:
+            assert drawn == [] and label.family is None and label.task is None
+            assert (" -> " not in text and "Output:" not in text) if label.kind == "facts" else True
+        drawn.clear()
+    assert set(kinds) == {"facts", "patterns", "lookup"} and kinds["patterns"] > kinds["facts"]
+
+
+def test_excluded_families_never_render_a_document():
+    categories = ["Sorting", "Sentiment Analysis"]
+    excluded = families_in(categories)
+    assert {family_categories()[f] for f in excluded} == set(categories) and "sort_letters" in excluded
+    source = BuiltinSource(BuiltinCorpusConfig(exclude_families=excluded))
+    drawn = _recording(source)
+    labels = [label for _, label in itertools.islice(source.labelled_documents(random.Random(0)), 3000)]
+    assert drawn and not set(drawn) & set(excluded)
+    assert not {label.family for label in labels} & set(excluded)
+    # every other family still appears, drawn uniformly among the rest
+    assert {label.family for label in labels if label.family} == set(family_categories()) - set(excluded)
+
+
+def test_bad_family_exclusions_are_user_errors():
+    with pytest.raises(ConfigError, match="unknown family 'sort_letter'.*Did you mean: sort_letters"):
+        BuiltinSource(BuiltinCorpusConfig(exclude_families=("sort_letter",)))
+    with pytest.raises(ConfigError, match="no family for pattern documents"):
+        BuiltinSource(BuiltinCorpusConfig(exclude_families=tuple(family_categories())))
+    facts_only = BuiltinCorpusConfig(patterns_weight=0, exclude_families=tuple(family_categories()))
+    assert BuiltinSource(facts_only).families == ()
+
+
+def test_excluding_families_extends_a_builtin_config_and_refuses_other_text():
+    config = excluding_families(BuiltinCorpusConfig(exclude_families=("sort_words",)), ["is_prime", "sort_words"])
+    assert config.exclude_families == ("is_prime", "sort_words") and config.world_seed == 0
+    assert excluding_families(BuiltinCorpusConfig(), []) == BuiltinCorpusConfig()
+    with pytest.raises(ConfigError, match="needs the builtin corpus, not kind 'text'"):
+        excluding_families(TextCorpusConfig(paths=("a.txt",)), ["is_prime"])

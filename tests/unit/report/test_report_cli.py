@@ -28,7 +28,16 @@ def test_report_json_reads_arms_from_the_stored_config(study_dir: Path, tmp_path
     # config: arms baseline, uniform, replay_0.2 → baseline first, replay_0.2 by its name
     assert "4.transfer.replay_0.2" in ids and "1" in ids
     assert "100 resamples, bootstrap seed 0" in (tmp_path / "report.md").read_text()
-    assert all(c["verdict"] in {"supported", "not supported", "inconclusive"} for c in out["claims"])
+    assert all(c["verdict"] in {"supported", "not supported", "inconclusive", "invalid"} for c in out["claims"])
+    assert json.loads(Path(out["claims_json"]).read_text())["claims"] == out["claims"]
+    # the CLI computes the validity checks from the store (the synthetic store has scores, no facts)
+    names = [c["name"] for c in out["checks"]]
+    assert "tuning fitted (baseline)" in names and "fine-tuning helps the base" in names
+    if any(c["passed"] is False and "*" in c["claims"] for c in out["checks"]):
+        assert all(c["verdict"] == "invalid" for c in out["claims"])
+    # replay_0.2 (a replay arm by its name) does not compete in claim 3
+    claim3 = next(c for c in out["claims"] if c["id"] == "3")
+    assert claim3["details"]["left out (replay, regularized, LoRA)"] == "replay_0.2"
 
 
 def test_report_options_override_the_config_and_print_a_table(study_dir: Path, tmp_path: Path) -> None:
@@ -36,6 +45,7 @@ def test_report_options_override_the_config_and_print_a_table(study_dir: Path, t
                                  "--baseline-arm", "uniform", "--replay-arm", "baseline"])
     assert result.exit_code == 0, result.output
     assert "4.icl.baseline" in result.stdout and "supported" in result.stdout and "wrote" in result.stdout
+    assert "claims.json" in result.stdout and "mitigates" not in result.stdout  # no statements in the table
     assert "'uniform'" in (tmp_path / "report.md").read_text()
 
 

@@ -17,7 +17,14 @@ def test_every_shipped_preset_validates(preset: str) -> None:
 def test_default_preset_meets_the_study_minimums() -> None:
     config = load_study_config(None)
     assert config.builtin_preset == "tiny"
-    assert len(config.arms) >= 5 and len(config.seeds) >= 2 and len(config.tune.checkpoints) >= 3
+    assert len(config.arms) >= 5 and len(config.seeds) >= 2 and len(config.tune.checkpoints) >= 2
+    from instructmtl.config.tasks import build_study_split
+
+    _, split = build_study_split(config.tasks)  # issue 11: a held-out set that can decide something
+    assert len(split.held_out_tasks) >= 30 and len({s.task.category for s in split.held_out_tasks}) >= 6
+    assert sum(len(s.eval) >= 24 for s in split.held_out_tasks) >= 24
+    sizes = sorted(len(s.train) for s in split.train_tasks)
+    assert sizes[-1] >= 10 * sizes[0]  # trained task sizes differ, so the sampling arms differ
     names = [arm.name for arm in config.arms]
     assert names[0] == "proportional" and any("replay" in n for n in names)
     assert any(arm.aggregator.name != "mean" and arm.groups == "category" for arm in config.arms)

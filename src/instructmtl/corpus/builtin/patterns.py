@@ -23,14 +23,37 @@ import random
 
 from instructmtl.corpus.builtin.formats import FORMATS, render_pairs
 from instructmtl.tasks.builtin.spec import TaskSpec
+from instructmtl.errors import InstructMTLError
+from instructmtl.tasks.builtin.suite import input_side
 from instructmtl.tasks.builtin.world import ATTRIBUTE_VALUES, World
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
-def task_pattern_document(spec: TaskSpec, rng: random.Random, min_pairs: int, max_pairs: int) -> str:
-    """``min_pairs``..``max_pairs`` pairs of one task, in one randomly chosen layout."""
-    pairs = [spec.make_pair(rng) for _ in range(rng.randint(min_pairs, max_pairs))]
+#: Draws of a pair generator before a trained-side input is given up on (about half the draws qualify).
+MAX_DRAWS = 200
+
+
+def _trained_side_pair(spec: TaskSpec, rng: random.Random) -> tuple[str, str]:
+    for _ in range(MAX_DRAWS):
+        pair = spec.make_pair(rng)
+        if input_side(pair[0]) == 0:
+            return pair
+    raise InstructMTLError(f"built-in task {spec.name}: no trained-side input in {MAX_DRAWS} draws; fix its family")
+
+
+def task_pattern_document(
+    spec: TaskSpec, rng: random.Random, min_pairs: int, max_pairs: int, trained_inputs_only: bool = False
+) -> str:
+    """``min_pairs``..``max_pairs`` pairs of one task, in one randomly chosen layout.
+
+    With ``trained_inputs_only`` every input is from the trained half of its input space
+    (:func:`~instructmtl.tasks.builtin.suite.input_side`): held-out built-in tasks draw
+    their instances from the other half, so no held-out eval instance is ever shown as a
+    pair, whichever categories a study holds out.
+    """
+    n = rng.randint(min_pairs, max_pairs)
+    pairs = [_trained_side_pair(spec, rng) if trained_inputs_only else spec.make_pair(rng) for _ in range(n)]
     return render_pairs(pairs, rng.choice(FORMATS), rng)
 
 
@@ -47,17 +70,22 @@ def _random_token(rng: random.Random, world: World) -> str:
     return "".join(rng.choice(_LETTERS) for _ in range(rng.randint(2, 5)))
 
 
-def random_mapping_document(world: World, rng: random.Random, min_pairs: int, max_pairs: int) -> str:
+def random_mapping_document(
+    world: World, rng: random.Random, min_pairs: int, max_pairs: int, trained_inputs_only: bool = False
+) -> str:
     """A fresh random key → value table, shown ``min_pairs``..``max_pairs`` times with repeated keys.
 
     Keys are distinct within the document; with 2-6 keys and up to 12 shown
     entries, most keys recur, and every recurrence is predictable only from the
-    document's earlier lines.
+    document's earlier lines. With ``trained_inputs_only`` keys come from the trained half
+    of the input space, so no key → value line can show a held-out instance as a pair.
     """
     n_keys = rng.randint(2, 6)
     keys: list[str] = []
     while len(keys) < n_keys:
         key = _random_token(rng, world)
+        if trained_inputs_only and input_side(key) != 0:
+            continue
         if key not in keys:
             keys.append(key)
     table = {k: _random_token(rng, world) for k in keys}

@@ -8,6 +8,7 @@ tasks are in the suite, and nothing touches the global RNG.
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 from collections.abc import Collection
 
@@ -109,6 +110,19 @@ def build_task(spec: TaskSpec, n_instances: int, seed: int, held_out: bool = Fal
     )
 
 
+def task_size(name: str, seed: int, low: int, high: int) -> int:
+    """A trained task's instance count, log-uniform in ``[low, high]``, fixed by the suite seed and the name.
+
+    Why: real collections (SNI) have tasks from a few dozen to thousands of instances, and
+    that spread is what makes examples-proportional, temperature and uniform sampling
+    different arms; with equal sizes they coincide. Drawn from a hash, so a task's size
+    does not depend on which other tasks are in the suite.
+    """
+    digest = hashlib.sha256(f"instructmtl-builtin-size-{seed}-{name}".encode()).digest()
+    u = int.from_bytes(digest[:8], "big") / 2**64
+    return round(math.exp(math.log(low) + u * (math.log(high) - math.log(low))))
+
+
 def build_suite(
     n_tasks: int | None = None,
     n_instances: int = 100,
@@ -116,6 +130,7 @@ def build_suite(
     *,
     world_seed: int = 0,
     held_out_categories: Collection[str] = DEFAULT_HELDOUT_CATEGORIES,
+    min_instances: int | None = None,
 ) -> list[Task]:
     """The built-in task suite in the SNI schema.
 
@@ -130,6 +145,9 @@ def build_suite(
         held_out_categories: tasks of these categories draw their inputs from the
             held-out half of every input space, the others from the trained half,
             so a study holding out exactly these categories has no leakage.
+        min_instances: when given, every task outside ``held_out_categories`` gets a
+            log-uniform size in ``[min_instances, n_instances]`` (:func:`task_size`);
+            held-out tasks keep ``n_instances``, which their eval and few-shot sets need.
 
     Returns:
         The tasks in catalog order.
@@ -141,11 +159,19 @@ def build_suite(
         raise InstructMTLError(
             f"n_instances={n_instances}: a built-in task needs at least 1 instance; set n_instances >= 1"
         )
+    if min_instances is not None and not 1 <= min_instances <= n_instances:
+        raise InstructMTLError(
+            f"min_instances={min_instances}: must be between 1 and n_instances ({n_instances}); lower it"
+        )
     world = build_world(world_seed)
     held = set(held_out_categories)
-    return [
-        build_task(spec, n_instances, seed, held_out=spec.category in held) for spec in task_specs(world, n_tasks)
-    ]
+
+    def size(spec: TaskSpec) -> int:
+        if min_instances is None or spec.category in held:
+            return n_instances
+        return task_size(spec.name, seed, min_instances, n_instances)
+
+    return [build_task(spec, size(spec), seed, held_out=spec.category in held) for spec in task_specs(world, n_tasks)]
 
 
 def default_split(tasks: list[Task]) -> tuple[list[str], list[str]]:
