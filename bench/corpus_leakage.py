@@ -80,7 +80,7 @@ def examples(report: ScanReport, base: Path, instances: dict, per_kind: int = 2)
     """The first ``per_kind`` adjacent hits of each document kind, with the document text around them."""
     chosen = []
     for kind in ("patterns", "facts", "lookup"):
-        hits = [h for h in report.hits if h.adjacent and h.label and h.label.kind == kind][:per_kind]
+        hits = [h for h in report.hits if h.pair and h.label and h.label.kind == kind][:per_kind]
         chosen += hits
     wanted = {h.document for h in chosen}
     texts = {}
@@ -119,7 +119,7 @@ def main() -> None:
     cpu0 = time.process_time()
     report = scan_pretraining(base, instances)
     cpu = time.process_time() - cpu0
-    adjacent = [h for h in report.hits if h.adjacent]
+    adjacent = [h for h in report.hits if h.pair]
     log(f"{report.documents} documents in {report.seconds:.1f} s: {len(report.hits)} hits, {len(adjacent)} adjacent")
     matches = tokenizer_matches_retrained(base)
 
@@ -139,10 +139,10 @@ def main() -> None:
             "documents": share.documents, "tokens": share.tokens,
             "held_out_family_documents": share.family_documents, "share_documents": round(share.share or 0.0, 4),
             "share_tokens": round(share.family_tokens / share.tokens, 4),
-            "hits": len(scan.hits), "adjacent_hits": sum(h.adjacent for h in scan.hits),
+            "hits": len(scan.hits), "adjacent_hits": sum(h.pair for h in scan.hits),
             "leaked_instances": len(scan.leaked()), "hits_by_kind": dict(scan.hits_by_kind()),
             "own_family_hits": len(own_family(scan.hits)),
-            "leaked_instances_adjacent": len({(h.task, h.instance_id) for h in scan.hits if h.adjacent}),
+            "leaked_instances_adjacent": len({(h.task, h.instance_id) for h in scan.hits if h.pair}),
         }
         log(f"replay {arm}: {replay[arm]}")
 

@@ -17,7 +17,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 MICRO = Path(__file__).resolve().parents[1] / "fixtures" / "studies" / "micro.yaml"
-SCORE_KEY = "checkpoint_id, task, measure, encoding, k, metric"
+SCORE_KEY = "checkpoint_id, task, measure, encoding, k, metric, subset"
 
 
 def command(out: Path, model: Path) -> list[str]:

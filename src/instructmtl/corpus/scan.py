@@ -13,15 +13,23 @@ one space, and (for the instance strings only) strips punctuation and spaces
 from both ends, so ``"Input: Kale.\\n"`` and ``kale`` meet. A match is whole-word
 when no letter or digit touches it on a side where the instance string itself
 starts or ends with one (``"17"`` is not found in ``"170"``, ``"odd"`` not in
-``"oddly"``). A hit is also marked *adjacent* when some occurrence of the output
-starts at most :data:`ADJACENT_GAP` characters after an occurrence of the input
-ends: the input → output pair itself, as a pattern document writes it, rather
-than two strings that merely share a document.
+``"oddly"``).
+
+**Shown as a pair** (:attr:`ScanHit.pair`, what the study's leakage check counts):
+the document presents the instance itself, one line (or two) that is the input,
+then the output: the input starts its line (after at most one ``label:``), the
+output follows within :data:`PAIR_GAP` characters with nothing but punctuation
+and at most one ``label:`` between (``" -> "``, ``"\nOutput: "``, ``" | out: "``),
+and nothing but punctuation follows the output on its line. The bare both-strings
+rule above counts coincidences too: a one-word input inside a sentence or a list
+(``"[39, 112] -> yes"`` holds ``112`` and ``yes``), which no reader would call the
+instance ``112 → yes``; on the shipped base's pretraining text such coincidences
+were most of the hits. Both counts are reported.
 """
 
 from __future__ import annotations
 
-import bisect
+import re
 import string
 import time
 from collections import Counter
@@ -34,9 +42,17 @@ from instructmtl.corpus.builtin import DocumentLabel
 from instructmtl.errors import InstructMTLError
 from instructmtl.tasks.schema import Task
 
-#: Most characters between the end of an input and the start of its output for an adjacent hit;
+#: Most characters between the end of an input and the start of its output in a pair;
 #: covers every pair layout of the built-in corpus (``" -> "``, ``"\nOutput: "``, ``" | out: "``).
-ADJACENT_GAP = 16
+PAIR_GAP = 16
+# what may stand between a line start and the input, or between input and output: punctuation
+# and spaces around at most one label ("input:", "q:", "example 3:"); and after the output, punctuation
+_LABELLED = re.compile(r"[\W_]*(?:(?P<label>[^\W\d_]+)(?: \d+)?:)?[\W_]*", re.ASCII)
+# a pair's two sides as the layouts name them: the input never follows an output label, and the
+# gap never holds an input label (else the output of one pair and the input of the next would match)
+_OUTPUT_LABELS = frozenset({"output", "out", "a", "answer"})
+_INPUT_LABELS = frozenset({"input", "in", "q", "question", "example"})
+_PUNCTUATION = re.compile(r"[\W_]*", re.ASCII)
 _STRIP = string.punctuation + string.whitespace
 
 
@@ -94,7 +110,7 @@ class ScanHit:
         instance_id: its instance.
         source: the label of the text the document belongs to.
         document: the document's 0-based position in that text.
-        adjacent: the output follows the input within :data:`ADJACENT_GAP` characters.
+        pair: the document shows the instance as an input → output pair (see the module docstring).
         label: what the document is, when the text is the built-in corpus.
     """
 
@@ -102,7 +118,7 @@ class ScanHit:
     instance_id: str
     source: str
     document: int
-    adjacent: bool
+    pair: bool
     label: DocumentLabel | None = None
 
 
@@ -217,10 +233,11 @@ class InstanceMatcher:
             text: the document, raw (it is normalized here).
 
         Returns:
-            ``(instance index, adjacent, offset of the first input match)`` per present
+            ``(instance index, shown as a pair, offset of the first input match)`` per present
             entry, in instance order; offsets refer to ``normalize_document(text)``.
         """
         norm = normalize_document(text)
+        breaks = _line_breaks(text)
         found = self._occurrences(norm)
         present = []
         for pid_in, starts_in in found.items():  # the few strings found, not every instance
@@ -231,17 +248,55 @@ class InstanceMatcher:
             for index, pid_out in entries:
                 starts_out = found.get(pid_out)
                 if starts_out is not None:
-                    present.append((index, _adjacent(ends_in, starts_out), starts_in[0]))
+                    out_len = len(self._patterns[pid_out])
+                    pair = any(_is_pair(norm, breaks, s, e, o, o + out_len)
+                               for s, e in zip(starts_in, ends_in, strict=True) for o in starts_out)
+                    present.append((index, pair, starts_in[0]))
         return sorted(present)
 
 
-def _adjacent(input_ends: list[int], output_starts: list[int]) -> bool:
-    """Some output starts 0..ADJACENT_GAP characters after some input ends (both lists ascending)."""
-    for end in input_ends:
-        i = bisect.bisect_left(output_starts, end)
-        if i < len(output_starts) and output_starts[i] - end <= ADJACENT_GAP:
-            return True
-    return False
+_WORD = re.compile(r"\S+")
+
+
+def _line_breaks(text: str) -> list[int]:
+    """Offsets in ``normalize_document(text)`` of the spaces that replaced a line break, ascending.
+
+    The normalized text is the words of ``text.casefold()`` joined by single spaces, so the
+    space after word ``i`` sits at the summed length of words ``0..i`` plus ``i``.
+    """
+    folded = text.casefold()
+    breaks: list[int] = []
+    offset, previous_end = 0, None  # offset: where the current word starts in the normalized text
+    for match in _WORD.finditer(folded):
+        if previous_end is not None:
+            if "\n" in folded[previous_end : match.start()] or "\r" in folded[previous_end : match.start()]:
+                breaks.append(offset - 1)  # the joining space just before this word
+        offset += len(match.group()) + 1
+        previous_end = match.end()
+    return breaks
+
+
+def _line_around(norm: str, breaks: list[int], start: int, end: int) -> tuple[int, int]:
+    """The span of the line (between original line breaks) that holds ``[start, end)``'s start and end."""
+    before = [b for b in breaks if b < start]
+    after = [b for b in breaks if b >= end]
+    return (before[-1] + 1 if before else 0), (after[0] if after else len(norm))
+
+
+def _is_pair(norm: str, breaks: list[int], in_start: int, in_end: int, out_start: int, out_end: int) -> bool:
+    """Whether the input at ``[in_start, in_end)`` and the output at ``[out_start, out_end)`` form a shown pair."""
+    if not 0 <= out_start - in_end <= PAIR_GAP:
+        return False
+    line_start, _ = _line_around(norm, breaks, in_start, in_start)
+    _, line_end = _line_around(norm, breaks, out_end, out_end)
+    before = _LABELLED.fullmatch(norm[line_start:in_start])
+    gap = _LABELLED.fullmatch(norm[in_end:out_start])
+    if before is None or gap is None or _PUNCTUATION.fullmatch(norm[out_end:line_end]) is None:
+        return False
+    # a separator: the gap is more than a space ("door door" is two words, not door -> door)
+    separated = norm[in_end:out_start].strip() != "" or any(in_end <= b < out_start for b in breaks)
+    return (separated and before.group("label") not in _OUTPUT_LABELS
+            and gap.group("label") not in _INPUT_LABELS)
 
 
 def scan_labelled_documents(
@@ -271,13 +326,13 @@ def scan_labelled_documents(
             break
         position, n_docs = n_docs, n_docs + 1
         present: dict[tuple[str, str], bool] = {}  # an instance with several outputs is one hit
-        for index, adjacent, offset in matcher.find(text):
+        for index, pair, offset in matcher.find(text):
             inst = matcher.instances[index]
             key = (inst.task, inst.instance_id)
-            present[key] = present.get(key, False) or adjacent
+            present[key] = present.get(key, False) or pair
             if inst.task not in excerpts:
                 excerpts[inst.task] = normalize_document(text)[max(0, offset - 80) : offset + 160]
-        hits.extend(ScanHit(task, iid, doc_source, position, adj, label) for (task, iid), adj in present.items())
+        hits.extend(ScanHit(task, iid, doc_source, position, pair, label) for (task, iid), pair in present.items())
     return ScanReport(
         source=source,
         checked=True,

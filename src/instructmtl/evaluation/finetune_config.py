@@ -52,6 +52,11 @@ class FinetuneConfig(BaseModel):
         clip_norm: per-fine-tune gradient-norm clipping; ``None`` turns it off.
         seeds: each seed fixes the cycling order of the ``n`` instances, the
             demonstrations of ``pos-k`` and the LoRA initialisation.
+        repeats: fine-tunes per (model, task, n) cell in a study, with seeds
+            :meth:`study_seeds`; the study stores their mean, so a cell's fine-tune
+            noise shrinks while every model of a seed still sees the same runs.
+        also_encodings: further encodings a study runs the whole n-curve with (e.g.
+            ``pos-2``: the task given by exemplars, as DESIGN.md describes transfer).
         mode: ``full`` (every weight; batched across fine-tunes) or ``lora``
             (adapters only; run one fine-tune at a time).
         lora: adapter settings for ``mode: lora``.
@@ -80,6 +85,8 @@ class FinetuneConfig(BaseModel):
     betas: tuple[float, float] = (0.9, 0.95)
     clip_norm: float | None = Field(1.0, gt=0)
     seeds: tuple[int, ...] = (0,)
+    repeats: int = Field(1, ge=1)
+    also_encodings: tuple[str, ...] = ()
     mode: FinetuneMode = "full"
     lora: LoraSettings = LoraSettings()
     max_length: int = Field(256, ge=16)
@@ -111,6 +118,16 @@ class FinetuneConfig(BaseModel):
     def _encoding(cls, value: str) -> str:
         # raises the registry's one-line error (with close matches) for a typo
         return parse_encoding(value).name
+
+    @field_validator("also_encodings")
+    @classmethod
+    def _also_encodings(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(parse_encoding(name).name for name in value)
+
+    def study_seeds(self, seed: int) -> tuple[int, ...]:
+        """The fine-tune seeds of one study seed's cells: ``repeats`` of them, the same for every model
+        of that seed (so transfer stays paired), each with its own data order."""
+        return tuple(seed * 1000 + r for r in range(self.repeats))
 
     def rows(self, n: int) -> int:
         """Instances per step of a fine-tune on ``n`` instances: ``min(n, batch_size)``."""

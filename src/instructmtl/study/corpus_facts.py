@@ -48,7 +48,7 @@ def scan_fact(report: ScanReport) -> dict[str, object]:
     """A scan as a fact: pair hits (the check), co-occurrences (reported), documents, and the first pair."""
     if not report.checked:
         return {"checked": False, "hits": None, "detail": report.note}
-    pairs = [h for h in report.hits if h.adjacent]
+    pairs = [h for h in report.hits if h.pair]
     leaked = sorted({(h.task, h.instance_id) for h in pairs})
     first = f"; first: {pairs[0].task}/{pairs[0].instance_id} in {pairs[0].source} document {pairs[0].document}" \
         if pairs else ""
@@ -61,7 +61,7 @@ def scan_fact(report: ScanReport) -> dict[str, object]:
 
 def raise_for_pairs(report: ScanReport) -> None:
     """A one-line error naming the first leaked instance and its document's source."""
-    pairs = [h for h in report.hits if h.adjacent]
+    pairs = [h for h in report.hits if h.pair]
     if pairs:
         hit = pairs[0]
         raise LeakageError(

@@ -166,11 +166,22 @@ def _run_transfer(job: Job, ctx: StudyContext, store: ResultsStore) -> tuple[lis
     ref = _checkpoint(job, ctx, store)
     _, split = build_study_split(ctx.config.tasks)
     loaded = load_model(ctx.base.model_copy(update={"name_or_path": str(checkpoint_path(ctx, ref))}))
-    config = ctx.config.transfer.model_copy(update={"seeds": (job.seed,)})
-    result = run_transfer({ref.checkpoint_id: loaded.model}, loaded.tokenizer, split.held_out_tasks, config)
-    rows = [ScoreRow(ctx.study_id, ref.checkpoint_id, ref.arm, ref.seed, ref.step, s.task, "held_out", "finetune",
-                     s.encoding, s.n, s.metric, s.value, s.n_instances, s.subset) for s in result.scores]
-    predictions = [Prediction(p.task, p.instance_id, p.prediction, p.references, p.score) for p in result.predictions]
+    transfer = ctx.config.transfer
+    seeds = transfer.study_seeds(job.seed)
+    rows: list[ScoreRow] = []
+    predictions: list[Prediction] = []
+    for encoding in (transfer.encoding, *transfer.also_encodings):
+        config = transfer.model_copy(update={"seeds": seeds, "encoding": encoding})
+        result = run_transfer({ref.checkpoint_id: loaded.model}, loaded.tokenizer, split.held_out_tasks, config)
+        # a cell is the mean of its repeats (one row per task, encoding, n, metric and subset)
+        cells: dict[tuple[str, str, int, str, str], list[tuple[float, int]]] = {}
+        for s in result.scores:
+            cells.setdefault((s.task, s.encoding, s.n, s.metric, s.subset), []).append((s.value, s.n_instances))
+        rows += [ScoreRow(ctx.study_id, ref.checkpoint_id, ref.arm, ref.seed, ref.step, task, "held_out", "finetune",
+                          enc, n, metric, sum(v for v, _ in values) / len(values), values[0][1], subset)
+                 for (task, enc, n, metric, subset), values in cells.items()]
+        predictions += [Prediction(p.task, p.instance_id, p.prediction, p.references, p.score)
+                        for p in result.predictions if p.seed == seeds[0]]
     return rows, predictions
 
 

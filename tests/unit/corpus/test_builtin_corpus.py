@@ -110,13 +110,14 @@ def test_bad_builtin_configs_are_user_errors():
 
 
 # sha256 over the first 200 documents of seed 0 (joined by NUL) and the rng's next 64 bits after them,
-# computed before document labels and family exclusion existed: the shipped base's stream must not move.
+# computed before document labels and family exclusion existed: the earlier base's stream
+# (trained_inputs_only: false) must not move.
 PINNED_SHA256 = "8c59a62bda96b647f00406dee8517a7ff311112439594336d9c50882e3a317d5"
 PINNED_NEXT_BITS = 11413557679153780242
 
 
-def test_default_corpus_text_and_rng_use_are_pinned():
-    source = BuiltinSource(BuiltinCorpusConfig())
+def test_earlier_corpus_text_and_rng_use_are_pinned():
+    source = BuiltinSource(BuiltinCorpusConfig(trained_inputs_only=False))
     rng = random.Random(0)
     docs = list(itertools.islice(source.documents(rng), 200))
     assert hashlib.sha256("\0".join(docs).encode()).hexdigest() == PINNED_SHA256
@@ -127,12 +128,13 @@ def test_default_corpus_text_and_rng_use_are_pinned():
     assert labelled_rng.getrandbits(64) == PINNED_NEXT_BITS
 
 
-def test_shipped_base_recipe_key_is_unchanged_by_the_new_corpus_option():
+def test_shipped_base_is_the_default_recipe_and_empty_exclusions_leave_keys_alone():
     from instructmtl.models.builtin import TINY, PretrainRecipe, recipe_key
     from instructmtl.workflows.pretrain import read_metadata, shipped_dir
 
     meta = read_metadata(shipped_dir("tiny"))
     assert recipe_key(PretrainRecipe(steps=meta.steps), TINY) == meta.key
+    assert meta.recipe.corpus.trained_inputs_only
     assert "exclude_families" not in BuiltinCorpusConfig().model_dump(mode="json")
     assert BuiltinCorpusConfig(exclude_families=("b", "a", "b")).exclude_families == ("a", "b")
 
@@ -196,3 +198,28 @@ def test_excluding_families_extends_a_builtin_config_and_refuses_other_text():
     assert excluding_families(BuiltinCorpusConfig(), []) == BuiltinCorpusConfig()
     with pytest.raises(ConfigError, match="needs the builtin corpus, not kind 'text'"):
         excluding_families(TextCorpusConfig(paths=("a.txt",)), ["is_prime"])
+
+
+def test_trained_inputs_only_shows_no_held_out_side_input():
+    from instructmtl.tasks.builtin.suite import input_side
+
+    source = BuiltinSource(BuiltinCorpusConfig(patterns_weight=1.0, facts_weight=0.0, lookup_weight=0.0))
+    inputs: list[str] = []
+
+    def wrap(spec):
+        def make_pair(rng):
+            pair = spec.make_pair(rng)
+            inputs.append(pair[0])
+            return pair
+
+        return dataclasses.replace(spec, make_pair=make_pair)
+
+    source.families = tuple(tuple(wrap(spec) for spec in specs) for specs in source.families)
+    docs = list(itertools.islice(source.documents(random.Random(3)), 100))
+    drawn_sides = {input_side(x) for x in inputs}
+    assert drawn_sides == {0, 1}  # the generators do propose held-out-side inputs ...
+    shown = [x for x in inputs if input_side(x) == 0]
+    assert all(any(x.strip() in d for d in docs) for x in shown[:50])
+    # ... and none of them is rendered
+    held_side = [x for x in inputs if input_side(x) == 1 and len(x) > 6]
+    assert held_side and not any(x in d for x in held_side[:50] for d in docs if f"{x}\n" in d or f"{x} " in d)

@@ -33,7 +33,7 @@ def _docs(*texts: str) -> list[tuple[str, str]]:
 def test_a_planted_instance_is_found_with_its_document_and_source():
     docs = _docs("nothing here", "apple -> red\nkale -> green\nplum -> purple", "also nothing")
     report = scan_documents(docs, INSTANCES, source="replay text")
-    assert [(h.task, h.instance_id, h.source, h.document, h.adjacent) for h in report.hits] == [
+    assert [(h.task, h.instance_id, h.source, h.document, h.pair) for h in report.hits] == [
         ("task_a", "task_a-0", "replay corpus seed 0", 1, True)
     ]
     assert report.checked and report.complete and report.documents == 3 and report.instances == 3
@@ -51,10 +51,10 @@ def test_input_alone_or_output_alone_is_not_a_hit():
 def test_matching_casefolds_collapses_whitespace_and_strips_surrounding_punctuation():
     planted = HeldOutInstance("t", "t-0", "  The  Quick\nFox. ", "JUMPS!")
     report = scan_documents(_docs("Example 1:\nInput: the quick   fox.\nOutput: jumps."), [planted])
-    assert len(report.hits) == 1 and report.hits[0].adjacent
+    assert len(report.hits) == 1 and report.hits[0].pair
     assert normalize_instance_text("  The  Quick\nFox. ") == "the quick fox"
     # brackets are punctuation too: the list's items are what is looked for
-    assert scan_documents(_docs("Q: [3, 1, 2]\nA: [1, 2, 3]"), [LIST]).hits[0].adjacent
+    assert scan_documents(_docs("Q: [3, 1, 2]\nA: [1, 2, 3]"), [LIST]).hits[0].pair
 
 
 def test_matches_are_whole_words():
@@ -63,15 +63,25 @@ def test_matches_are_whole_words():
     assert len(scan_documents(_docs("[17, 4] is odd"), [SEVENTEEN]).hits) == 1
 
 
-def test_adjacent_means_the_output_follows_the_input_closely():
+def test_a_pair_is_the_input_starting_its_line_and_the_output_ending_it():
     near = scan_documents(_docs("in: 17 | out: odd"), [SEVENTEEN]).hits
     far = scan_documents(_docs("17 is a number. " + "filler words " * 5 + "and it is odd"), [SEVENTEEN]).hits
     before = scan_documents(_docs("odd -> 17"), [SEVENTEEN]).hits
-    assert near[0].adjacent and not far[0].adjacent and not before[0].adjacent
-    # an instance whose output equals its input is adjacent only with a second occurrence nearby
+    assert near[0].pair and not far[0].pair and not before[0].pair
+    # coincidences are hits, not pairs: the input inside a list or a sentence, or more after the output
+    assert not scan_documents(_docs("[39, 17] -> odd"), [SEVENTEEN]).hits[0].pair
+    assert not scan_documents(_docs("in: the count was 17. | out: odd"), [SEVENTEEN]).hits[0].pair
+    assert not scan_documents(_docs("17 -> odd numbers"), [SEVENTEEN]).hits[0].pair
+    # one pair's output and the next pair's input are not a pair; nor are two words side by side
+    assert not scan_documents(_docs("Input: a\nOutput: 17.\n\nInput: b\nOutput: odd."), [SEVENTEEN]).hits[0].pair
+    assert not scan_documents(_docs("Q: 17 odd\nA: x"), [SEVENTEEN]).hits[0].pair
+    # labels and line breaks of every built-in layout still make a pair
+    for layout in ("Input: 17\nOutput: odd", "Example 2:\nQ: 17.\nA: odd.", "x -> y\n17 => odd\nz -> w"):
+        assert scan_documents(_docs(layout), [SEVENTEEN]).hits[0].pair, layout
+    # an instance whose output equals its input is a pair only with a second occurrence after it
     same = HeldOutInstance("sort", "sort-0", "city", "city")
-    assert not scan_documents(_docs("a city in the north"), [same]).hits[0].adjacent
-    assert scan_documents(_docs("city -> city"), [same]).hits[0].adjacent
+    assert not scan_documents(_docs("a city in the north"), [same]).hits[0].pair
+    assert scan_documents(_docs("city -> city"), [same]).hits[0].pair
 
 
 def test_an_instance_with_several_outputs_is_one_hit_per_document():
