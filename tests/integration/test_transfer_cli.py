@@ -49,7 +49,7 @@ def test_transfer_on_the_sni_subset_prints_scores_and_transfer(
     metrics = {s["task"]: set() for s in out["scores"]}
     for s in out["scores"]:
         metrics[s["task"]].add(s["metric"])
-        assert s["n_instances"] == 3
+        assert s["n_instances"] == {"": 3, "a": 2, "b": 1}[s["subset"]]  # all eval instances, and two halves
     assert {"accuracy", "target_nll"} <= metrics["task391_causal_relationship"]
     assert {"rouge_l", "exact_match", "target_nll"} <= metrics["task1153_bard_analogical_reasoning_affordance"]
     transfer = {(d["task"], d["n"], d["metric"]): d["value"] for d in out["transfer"]}
