@@ -61,6 +61,6 @@ def test_loss_falls_with_demonstrations_and_beats_random_init(shipped, heldout):
     # 0.5 nats: the shipped base no longer sees held-out instances as pairs in pretraining (issue 11), which
     # took its k=4 gain from 1.1 to about 0.67 nats; an ICL-free model gains nothing
     assert pre[4].loss < pre[0].loss - 0.5
-    assert pre[4].loss < pre[1].loss - 0.2
+    assert pre[4].loss < pre[1].loss - 0.1  # more demonstrations still help (0.15 nats on the leak-free base)
     assert pre[4].exact_match > pre[0].exact_match
     assert all(pre[k].loss < rand[k].loss - 1.0 for k in KS)
