@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from instructmtl.analysis.bootstrap import Interval, Panel, difference_interval
+from instructmtl.analysis.bootstrap import Interval, Panel, difference_interval, mean_intervals
 from instructmtl.analysis.check import Check
 from instructmtl.analysis.measures import PRIMARY, QUANTITIES, Quantity, ResultTable, at_final
 
@@ -203,8 +203,7 @@ def chance_check(table: ResultTable, facts: Mapping[str, Any], rng: np.random.Ge
         return Check("base ICL above chance", None, None, 0.0, "no classification task held out", ICL_CLAIMS)
     above = [replace(r, value=r.value - chance[r.task]) for r in rows]
     panel = Panel.from_rows(above, lambda r: "above")
-    zero = Panel(panel.units, panel.tasks, panel.seeds, np.zeros_like(panel.values))
-    iv, _ = difference_interval(panel, zero, rng, n_resamples)
+    iv = mean_intervals(panel, rng, n_resamples)[0]
     return Check("base ICL above chance", bool(np.isfinite(iv.low)) and iv.low > 0, iv.estimate, 0.0,
                  f"base ICL accuracy minus majority-label rate over {panel.n_tasks} classification tasks "
                  f"{_interval(iv)} (must be above 0)", ICL_CLAIMS)

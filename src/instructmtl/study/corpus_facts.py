@@ -89,8 +89,6 @@ def record_corpus_facts(config: StudyConfig, split: StudySplit, base: ModelSpec,
     Raises:
         LeakageError: a held-out instance is shown as a pair in pretraining or replay text.
     """
-    from instructmtl.workflows.tune import replay_corpus
-
     instances = held_out_instances([s.task for s in split.held_out_tasks])
     reports: list[ScanReport] = []
     if "leakage.pretraining" not in known:
@@ -105,7 +103,7 @@ def record_corpus_facts(config: StudyConfig, split: StudySplit, base: ModelSpec,
             if name in known:
                 continue
             tune: TuneConfig = config.tune_config(arm, seed, config.base)
-            corpus = replay_corpus(tune, split)
+            corpus = arm.replay.corpus_for({s.task.category for s in split.held_out_tasks})
             reason = unscannable_reason(corpus)
             if reason is not None:
                 record(name, {"checked": False, "hits": None, "detail": f"not checked: {reason}"})

@@ -10,13 +10,15 @@ against the registries of :mod:`instructmtl.mtl`.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from instructmtl.config.tasks import TasksConfig
-from instructmtl.corpus import BuiltinCorpusConfig, SourceConfig
+from instructmtl.corpus import BuiltinCorpusConfig, SourceConfig, excluding_families, families_in
+from instructmtl.errors import ConfigError
 from instructmtl.models.spec import ModelSpec
 
 Precision = Literal["fp32", "bf16", "auto"]
@@ -77,6 +79,25 @@ class ReplayConfig(BaseModel):
                 "(arbitrary text has no task families); drop the flag or replay the builtin corpus"
             )
         return self
+
+    def corpus_for(self, held_out_categories: Collection[str]) -> SourceConfig:
+        """The replayed corpus of a study holding out ``held_out_categories``.
+
+        With ``exclude_held_out_families``, the held-out families' pattern documents are left
+        out. Shared by the trainer (what it replays) and the study setup (what it scans).
+
+        Raises:
+            ConfigError: no built-in family belongs to those categories (the arm would equal plain replay).
+        """
+        if not self.exclude_held_out_families:
+            return self.corpus
+        families = families_in(held_out_categories)
+        if not families:
+            raise ConfigError(
+                "replay.exclude_held_out_families: no built-in family belongs to the held-out categories; "
+                "turn the option off (the arm would equal plain replay)"
+            )
+        return excluding_families(self.corpus, families)
 
 
 class LoraConfig(BaseModel):

@@ -30,7 +30,7 @@ from transformers import get_scheduler
 from instructmtl import mtl
 from instructmtl.config import config_hash, dump_yaml
 from instructmtl.config.tasks import build_study_split
-from instructmtl.corpus import SourceConfig, build_source, excluding_families, families_in, packed_blocks
+from instructmtl.corpus import build_source, packed_blocks
 from instructmtl.errors import InstructMTLError, TrainingDivergedError
 from instructmtl.models.checkpoint import save_checkpoint
 from instructmtl.models.loading import load_model
@@ -78,8 +78,9 @@ def main(config: TuneConfig, run_dir: Path, progress: bool = True) -> TuneResult
     weighting = mtl.build(mtl.WEIGHTINGS, arm.weighting.name, **arm.weighting.params)
     regularizer = mtl.build(mtl.REGULARIZERS, arm.regularizer.name, **arm.regularizer.params)
     plan = mtl.ReplayPlan(arm.replay.ratio, arm.replay.weight, arm.replay.mode)
-    replay_source = (build_source(replay_corpus(config, study)) if (plan.ratio > 0 or regularizer.needs_fisher)
-                     else None)
+    held_out_categories = {s.task.category for s in study.held_out_tasks}
+    replay_source = (build_source(arm.replay.corpus_for(held_out_categories))
+                     if (plan.ratio > 0 or regularizer.needs_fisher) else None)
 
     anchor = regularizer.make_anchor(model, _fisher_source(replay_source, tokenizer, arm, config.seed)
                                      if regularizer.needs_fisher else None)
@@ -191,20 +192,6 @@ def main(config: TuneConfig, run_dir: Path, progress: bool = True) -> TuneResult
         _write_summary(run_dir, result, data, probs_end=sampler.probabilities(data.sizes(), 1.0))
     accelerator.end_training()
     return result
-
-
-def replay_corpus(config: TuneConfig, study) -> SourceConfig:  # noqa: ANN001 (a StudySplit)
-    """The arm's replay corpus; with ``exclude_held_out_families``, without the study's held-out families."""
-    corpus = config.arm.replay.corpus
-    if config.arm.replay.exclude_held_out_families:
-        families = families_in({s.task.category for s in study.held_out_tasks})
-        if not families:
-            raise InstructMTLError(
-                f"arm '{config.arm.name}': replay.exclude_held_out_families, but no built-in family belongs to the "
-                "held-out categories; turn the option off (the arm would equal plain replay)"
-            )
-        corpus = excluding_families(corpus, families)
-    return corpus
 
 
 def _shard(composed: list[list], arm, accelerator: Accelerator) -> list[list]:
