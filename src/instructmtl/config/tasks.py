@@ -65,6 +65,9 @@ class TasksConfig(BaseModel):
     max_eval_instances: int = Field(50, ge=1)
     held_out_max_train_instances: int = Field(40, ge=0)
     held_out_max_eval_instances: int = Field(50, ge=1)
+    held_out_balance_labels: bool = Field(
+        False, description="draw held-out classification eval instances label by label (as balanced as the data allow)"
+    )
     split_seed: int = 0
 
 
@@ -98,7 +101,9 @@ def build_study_split(config: TasksConfig) -> tuple[TaskCollection, StudySplit]:
         seed=config.split_seed,
         train_caps=InstanceCaps(train=config.max_train_instances, eval=config.max_eval_instances),
         held_out_caps=InstanceCaps(
-            train=config.held_out_max_train_instances, eval=config.held_out_max_eval_instances
+            train=config.held_out_max_train_instances,
+            eval=config.held_out_max_eval_instances,
+            balance_labels=config.held_out_balance_labels,
         ),
     )
     return collection, study

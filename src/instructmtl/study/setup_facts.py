@@ -10,8 +10,9 @@ the report needs nothing but the store:
   few-shot train instances);
 * ``leakage.pretraining`` / ``leakage.replay.<arm>``: the corpus scans
   (:mod:`instructmtl.study.corpus_facts`);
-* ``chance``: per held-out classification task, the share of its eval instances
-  whose answer is the most common label (what always answering it scores);
+* ``chance``: per held-out task, what a no-skill answer scores: the majority
+  label's share for classification, the better of echoing the input and a constant
+  answer (ROUGE-L) for generation;
 * ``sampling.tv.<arm>``: total-variation distance between an arm's task-sampling
   distribution, averaged over training, and the baseline arm's;
 * ``arms.differences.<arm>``: in which strategies an arm differs from the baseline.
@@ -25,6 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from instructmtl import mtl
+from instructmtl.evaluation.metrics import rouge_l
 from instructmtl.tasks.schema import label_set
 from instructmtl.tasks.leakage import normalize_text
 from instructmtl.tasks.selection import StudySplit, TaskSplit
@@ -60,14 +62,32 @@ def split_facts(split: StudySplit) -> dict[str, object]:
     }
 
 
-def chance_levels(held_out: Sequence[TaskSplit]) -> dict[str, float]:
-    """Per held-out classification task, the majority label's share of its eval answers."""
-    levels = {}
+def chance_levels(held_out: Sequence[TaskSplit]) -> dict[str, dict[str, object]]:
+    """Per held-out task, what a model that does not do the task scores on its eval instances.
+
+    Classification: the majority label's share (always answering it). Generation: the
+    better ROUGE-L of echoing the input and of always giving the task's most common
+    train answer; both are no-skill strategies a tiny model falls into (an echo scores
+    well on sorting or formatting tasks, whose outputs reuse the input's words).
+
+    Returns:
+        task → ``{"metric", "value", "baseline"}``, in the metric the task's ICL is scored with.
+    """
+    levels: dict[str, dict[str, object]] = {}
     for split in held_out:
-        if label_set(split.task) is None or not split.eval:
+        if not split.eval:
             continue
-        counts = Counter(inst.outputs[0].strip() for inst in split.eval)
-        levels[split.name] = counts.most_common(1)[0][1] / len(split.eval)
+        if label_set(split.task) is not None:
+            counts = Counter(inst.outputs[0].strip() for inst in split.eval)
+            levels[split.name] = {"metric": "accuracy", "value": counts.most_common(1)[0][1] / len(split.eval),
+                                  "baseline": "majority label"}
+            continue
+        echo = float(np.mean([rouge_l(inst.input, inst.outputs) for inst in split.eval]))
+        answers = Counter(inst.outputs[0] for inst in split.train) or Counter(e.output for e in split.task.positive_examples)
+        constant = answers.most_common(1)[0][0] if answers else ""
+        fixed = float(np.mean([rouge_l(constant, inst.outputs) for inst in split.eval]))
+        best = ("echo input", echo) if echo >= fixed else ("constant answer", fixed)
+        levels[split.name] = {"metric": "rouge_l", "value": best[1], "baseline": best[0]}
     return levels
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from instructmtl.errors import ConfigError, SplitError
 from instructmtl.tasks.collection import Split, TaskCollection, close_matches_hint
 from instructmtl.tasks.leakage import check_leakage, normalize_text
-from instructmtl.tasks.schema import Instance, Task
+from instructmtl.tasks.schema import Instance, Task, label_set
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +30,12 @@ class InstanceCaps:
         eval: most eval instances per task.
         max_eval_fraction: the largest share of a task's instances that eval may take, so
             that a small task still keeps instances to train on.
+        balance_labels: for a classification task, draw eval instances label by label so
+            every label is as equally represented as the data allow (each label gives at
+            most ``max_eval_fraction`` of its own instances). A generator's label mix is
+            an accident of how inputs were drawn (a built-in "starts with a vowel" task is
+            96% "no"); on balanced eval sets the majority-label baseline is close to
+            1 / labels, so "above chance" asks the model to tell the labels apart.
 
     Raises:
         ConfigError: on a negative cap or a fraction outside [0, 1].
@@ -38,6 +44,7 @@ class InstanceCaps:
     train: int = 100
     eval: int = 50
     max_eval_fraction: float = 0.5
+    balance_labels: bool = False
 
     def __post_init__(self) -> None:
         if self.train < 0 or self.eval < 0:
@@ -109,11 +116,57 @@ def split_instances(task: Task, caps: InstanceCaps, seed: int) -> TaskSplit:
     order = list(groups.values())
     random.Random(task_seed(seed, task.name)).shuffle(order)
     n_eval = min(caps.eval, int(len(task.instances) * caps.max_eval_fraction))
+    if caps.balance_labels and label_set(task) is not None:
+        chosen = _label_balanced(order, n_eval, caps.max_eval_fraction) or _prefix_within(order, n_eval)
+    else:
+        chosen = _prefix_within(order, n_eval)
     train: list[Instance] = []
     evaluation: list[Instance] = []
-    for group in order:
-        (evaluation if len(evaluation) + len(group) <= n_eval else train).extend(group)
+    for index, group in enumerate(order):
+        (evaluation if index in chosen else train).extend(group)
     return TaskSplit(task=task, train=tuple(train[: caps.train]), eval=tuple(evaluation))
+
+
+def _prefix_within(order: Sequence[list[Instance]], n_eval: int) -> set[int]:
+    """Indices of the groups that fill ``n_eval`` eval places in shuffled order (a group that would overflow is skipped)."""
+    chosen: set[int] = set()
+    taken = 0
+    for index, group in enumerate(order):
+        if taken + len(group) <= n_eval:
+            chosen.add(index)
+            taken += len(group)
+    return chosen
+
+
+def _label_balanced(order: Sequence[list[Instance]], n_eval: int, max_fraction: float) -> set[int]:
+    """Indices of the groups for a label-balanced eval side: one label at a time, in turn.
+
+    Each label takes its groups in shuffled order, at most ``max_fraction`` of its own
+    instances, so a rare label keeps instances to train on; labels take turns until
+    ``n_eval`` places are filled or every label reached its share.
+    """
+    by_label: dict[str, list[int]] = {}
+    for index, group in enumerate(order):
+        by_label.setdefault(group[0].outputs[0].strip(), []).append(index)
+    budget = {label: int(sum(len(order[i]) for i in idx) * max_fraction) for label, idx in by_label.items()}
+    queues = {label: list(idx) for label, idx in sorted(by_label.items())}
+    chosen: set[int] = set()
+    taken = 0
+    used = dict.fromkeys(queues, 0)
+    progressed = True
+    while progressed and taken < n_eval:
+        progressed = False
+        for label, queue in queues.items():
+            while queue and used[label] + len(order[queue[0]]) > budget[label]:
+                queue.pop(0)
+            if not queue or taken + len(order[queue[0]]) > n_eval:
+                continue
+            index = queue.pop(0)
+            chosen.add(index)
+            taken += len(order[index])
+            used[label] += len(order[index])
+            progressed = True
+    return chosen
 
 
 def partition_by_split(collection: TaskCollection, name: str) -> Split:

@@ -61,8 +61,9 @@ def test_chance_level_of_classification_tasks() -> None:
     table_rows = synthetic_records({"a": ArmTruth()}, rng=np.random.default_rng(0))
     tasks = sorted({r.task for r in table_rows if r.task_role == "held_out"})
     # ICL scores are ~0.3-0.7; a task whose majority label already scores 0.95 is not beaten
-    high = {**FACTS, "chance": {t: 0.95 for t in tasks}}
-    low = {**FACTS, "chance": {t: 0.05 for t in tasks}}
+    high = {**FACTS, "chance": {t: {"metric": "accuracy", "value": 0.95, "baseline": "majority label"}
+                                for t in tasks}}
+    low = {**FACTS, "chance": {t: 0.05 for t in tasks}}  # a schema-2 store's bare majority-label rate
     from dataclasses import replace
 
     relabel = [replace(r, metric="accuracy") if r.metric == "rouge_l" else r for r in table_rows]
@@ -71,6 +72,23 @@ def test_chance_level_of_classification_tasks() -> None:
         checks = {c.name: c for c in study_checks(table, facts, arms=["a"], final_checkpoints=[],
                                                    rng=np.random.default_rng(1), n_resamples=200)}
         assert checks["base ICL above chance"].passed is expected
+
+
+def test_chance_is_compared_in_each_tasks_own_metric() -> None:
+    # generation tasks are held to their no-skill ROUGE-L; a baseline in another metric is not compared
+    rows = synthetic_records({"a": ArmTruth()}, rng=np.random.default_rng(0))
+    tasks = sorted({r.task for r in rows if r.task_role == "held_out"})
+
+    def check(metric: str, value: float):  # type: ignore[no-untyped-def]
+        facts = {**FACTS, "chance": {t: {"metric": metric, "value": value, "baseline": "echo input"} for t in tasks}}
+        found = {c.name: c for c in study_checks(ResultTable(rows), facts, arms=["a"], final_checkpoints=[],
+                                                 rng=np.random.default_rng(1), n_resamples=200)}
+        return found["base ICL above chance"]
+
+    assert check("rouge_l", 0.95).passed is False
+    assert check("rouge_l", 0.05).passed is True
+    assert "generation" in check("rouge_l", 0.05).detail
+    assert check("exact_match", 0.05).passed is None  # no row of that metric: nothing to compare
 
 
 def test_tuning_that_did_not_fit_gets_no_verdict() -> None:

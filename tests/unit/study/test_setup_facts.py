@@ -48,7 +48,26 @@ def test_arm_differences_count_group_restriction_as_a_second_thing() -> None:
 def test_chance_is_the_majority_labels_share() -> None:
     evals = tuple(Instance(f"t-{i}", f"in {i}", (label,)) for i, label in enumerate("yes yes yes no".split()))
     task = Task(name="t", definition="d", instances=evals, categories=("C",))
-    assert chance_levels([TaskSplit(task, (), evals)]) == {"t": 0.75}
+    assert chance_levels([TaskSplit(task, (), evals)]) == {
+        "t": {"metric": "accuracy", "value": 0.75, "baseline": "majority label"}}
+
+
+def test_generation_chance_is_the_better_of_echo_and_constant_answer() -> None:
+    # sorting reuses the input's words: echoing scores a ROUGE-L that a model must beat
+    evals = (Instance("s-0", "c a b", ("a b c",)), Instance("s-1", "z y", ("y z",)))
+    train = (Instance("s-2", "q p", ("p q",)),)
+    sort = Task(name="sort", definition="d", instances=evals + train, categories=("C",))
+    level = chance_levels([TaskSplit(sort, train, evals)])["sort"]
+    assert level["metric"] == "rouge_l" and level["baseline"] == "echo input"
+    assert level["value"] == pytest.approx((2 / 3 + 0.5) / 2)  # LCS 2 of 3 tokens; 1 of 2
+    # a constant task answer beats echoing when inputs share no word with outputs
+    evals = (Instance("c-0", "one", ("always here",)), Instance("c-1", "two", ("always there",)),
+             Instance("c-2", "four", ("different words",)))
+    train = (Instance("c-3", "three", ("always here",)), Instance("c-4", "five", ("always here",)))
+    const = Task(name="const", definition="d", instances=evals + train, categories=("C",))
+    level = chance_levels([TaskSplit(const, train, evals)])["const"]
+    assert level["baseline"] == "constant answer"
+    assert level["value"] == pytest.approx((1.0 + 0.5 + 0.0) / 3)
 
 
 def _study(tiny_lm_dir, trained_inputs_only: bool):  # type: ignore[no-untyped-def]

@@ -116,3 +116,27 @@ def test_study_needs_both_sides_and_eval_instances() -> None:
         make_study_split(collection, Split(train=("a", "b"), test=()), seed=0)
     with pytest.raises(SplitError, match="held-out task 'b' gets no eval instances from its 1"):
         make_study_split(collection, Split(train=("a",), test=("b",)), seed=0)
+
+
+def _skewed(n_yes: int, n_no: int) -> Task:
+    labels = ["yes"] * n_yes + ["no"] * n_no
+    instances = tuple(Instance(f"s-{i}", f"word {i}", (label,)) for i, label in enumerate(labels))
+    return Task(name="skewed", definition="d", instances=instances)
+
+
+def test_balanced_labels_even_out_a_skewed_task() -> None:
+    task = _skewed(n_yes=12, n_no=188)  # like a generator's "starts with a vowel": 94% "no"
+    natural = split_instances(task, InstanceCaps(eval=24), 0)
+    balanced = split_instances(task, InstanceCaps(train=500, eval=24, balance_labels=True), 0)
+    share = lambda s: sum(i.outputs[0] == "yes" for i in s.eval) / len(s.eval)  # noqa: E731
+    assert share(natural) < 0.25
+    assert share(balanced) == pytest.approx(0.25)  # "yes" gives half of its 12, "no" fills the rest
+    assert len(balanced.eval) == 24
+    assert sum(i.outputs[0] == "yes" for i in balanced.train) == 6  # a rare label keeps instances to train on
+    assert not set(_ids(balanced.train)) & set(_ids(balanced.eval))
+    even = split_instances(_skewed(100, 100), InstanceCaps(eval=24, balance_labels=True), 0)
+    assert share(even) == 0.5
+    # generation tasks are not touched by the option
+    gen = _task("g", 60)
+    assert split_instances(gen, InstanceCaps(eval=10, balance_labels=True), 0) == split_instances(
+        gen, InstanceCaps(eval=10), 0)
