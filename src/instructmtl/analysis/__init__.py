@@ -11,8 +11,6 @@ from instructmtl.analysis.bootstrap import (
     Interval,
     Panel,
     UnitCorrelation,
-    difference_interval,
-    mean_intervals,
     task_correlation,
     unit_correlation,
 )
@@ -33,6 +31,7 @@ from instructmtl.analysis.tables import (
     task_table,
     transfer_heatmap,
 )
+from instructmtl.analysis.variance import Components, Design, difference_interval, mean_intervals
 from instructmtl.analysis.verdict import DEFAULT_THRESHOLD, Claim, Verdict, verdict
 
 __all__ = [
@@ -43,7 +42,9 @@ __all__ = [
     "ArmRow",
     "Check",
     "Claim",
+    "Components",
     "Curve",
+    "Design",
     "Heatmap",
     "Interval",
     "Panel",

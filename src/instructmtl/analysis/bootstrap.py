@@ -1,4 +1,8 @@
-"""Cluster bootstrap over tasks and seeds, vectorised.
+"""Cluster bootstrap over tasks and seeds, vectorised: for statistics without a closed form.
+
+Means and paired differences get studentized intervals from their variance
+components (:mod:`~instructmtl.analysis.variance`), which stay calibrated with
+three seeds; the bootstrap serves correlations and claim 3's re-chosen arms.
 
 The study's uncertainty has two sources: which tasks happened to be held out
 (or seen) and which seeds were run. Observations of one task are correlated
@@ -29,9 +33,7 @@ __all__ = [
     "Interval",
     "Panel",
     "boot_unit_means",
-    "difference_interval",
     "draw_counts",
-    "mean_intervals",
     "percentile_interval",
     "task_correlation",
     "unit_correlation",
@@ -173,32 +175,6 @@ def percentile_interval(estimate: float, resampled: np.ndarray) -> Interval:
         return Interval(float(estimate), float("nan"), float("nan"))
     low, high = np.percentile(finite, [2.5, 97.5])
     return Interval(float(estimate), float(low), float(high))
-
-
-def mean_intervals(panel: Panel, rng: np.random.Generator, n_resamples: int = DEFAULT_RESAMPLES) -> list[Interval]:
-    """Each unit's mean over tasks and seeds, with its interval (one draw shared by all units)."""
-    tc = draw_counts(rng, n_resamples, len(panel.tasks))
-    sc = draw_counts(rng, n_resamples, len(panel.seeds))
-    boot = boot_unit_means(panel, tc, sc)
-    return [percentile_interval(est, boot[:, i]) for i, est in enumerate(panel.point_means())]
-
-
-def difference_interval(
-    a: Panel, b: Panel, rng: np.random.Generator, n_resamples: int = DEFAULT_RESAMPLES
-) -> tuple[Interval, Panel]:
-    """Mean of ``a - b`` over cells measured in both (paired by task and seed).
-
-    Args:
-        a, b: single-unit panels.
-
-    Returns:
-        The interval and the difference panel (for counting tasks and seeds).
-    """
-    tasks = sorted(set(a.tasks) | set(b.tasks))
-    seeds = sorted(set(a.seeds) | set(b.seeds))
-    diff = Panel(("difference",), tuple(tasks), tuple(seeds),
-                 a.align(tasks, seeds).values[:1] - b.align(tasks, seeds).values[:1])
-    return mean_intervals(diff, rng, n_resamples)[0], diff
 
 
 def task_correlation(

@@ -87,10 +87,10 @@ def evaluate_claims(
         InstructMTLError: the baseline or a replay arm has no data.
     """
     _check_arms(table, baseline_arm, replay_arms)
-    children = iter(rng.spawn(7 + 2 * len(replay_arms)))
+    children = iter(rng.spawn(5))
     claims = [
-        claim_forgetting(table, baseline_arm, "transfer", next(children), n_resamples),
-        claim_forgetting(table, baseline_arm, "transfer_nll", next(children), n_resamples),
+        claim_forgetting(table, baseline_arm, "transfer"),
+        claim_forgetting(table, baseline_arm, "transfer_nll"),
         claim_change(table, baseline_arm, next(children), n_resamples, threshold),
         claim_points(table, next(children), n_resamples, threshold),
         claim_levels(table, baseline_arm, next(children), n_resamples, threshold),
@@ -98,7 +98,7 @@ def evaluate_claims(
     ]
     for arm in replay_arms:
         for quantity in ("transfer", "icl"):
-            claims.append(claim_replay(table, arm, baseline_arm, quantity, next(children), n_resamples))
+            claims.append(claim_replay(table, arm, baseline_arm, quantity))
     if not replay_arms:
         claims.append(inconclusive_claim("4", "Replay mitigates forgetting (no replay arm in this study).",
                                          "no replay arm; add one to the study"))

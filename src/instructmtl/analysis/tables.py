@@ -18,7 +18,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from instructmtl.analysis.bootstrap import DEFAULT_RESAMPLES, Interval, Panel, mean_intervals
+from instructmtl.analysis.bootstrap import Interval, Panel
+from instructmtl.analysis.variance import mean_intervals
 from instructmtl.analysis.measures import QUANTITIES, ResultTable, at_earliest, at_final
 from instructmtl.analysis.records import ScoreRecord
 
@@ -81,14 +82,13 @@ class Heatmap:
     values: np.ndarray
 
 
-def arm_table(table: ResultTable, arms: Sequence[str], rng: np.random.Generator,
-              n_resamples: int = DEFAULT_RESAMPLES) -> list[ArmRow]:
+def arm_table(table: ResultTable, arms: Sequence[str]) -> list[ArmRow]:
     """Per-arm final-checkpoint means of :data:`ARM_QUANTITIES`, with intervals over tasks and seeds."""
     columns: dict[str, list[Interval]] = {}
     seeds: dict[str, int] = {}
     for quantity in ARM_QUANTITIES:
         panel = Panel.from_rows(at_final(table.rows(QUANTITIES[quantity])), lambda r: r.arm, units=list(arms))
-        columns[quantity] = mean_intervals(panel, rng, n_resamples)
+        columns[quantity] = mean_intervals(panel)
     for arm in arms:
         seeds[arm] = len({r.seed for r in table.records if r.arm == arm and r.step > 0})
     return [
@@ -119,8 +119,7 @@ def task_table(table: ResultTable, arm: str) -> list[TaskRow]:
     ]
 
 
-def curves(table: ResultTable, quantity: str, arms: Sequence[str], rng: np.random.Generator,
-           n_resamples: int = DEFAULT_RESAMPLES) -> list[Curve]:
+def curves(table: ResultTable, quantity: str, arms: Sequence[str]) -> list[Curve]:
     """Mean of ``quantity`` per arm and checkpoint with intervals; x is the step fraction.
 
     The base model (step 0) starts every arm's curve: its measured value, or
@@ -134,8 +133,8 @@ def curves(table: ResultTable, quantity: str, arms: Sequence[str], rng: np.rando
     fractions: dict[tuple[str, int], list[float]] = defaultdict(list)
     for r in rows:
         fractions[(r.arm, r.step)].append(r.fraction)
-    intervals = dict(zip(units, mean_intervals(Panel.from_rows(rows, lambda r: (r.arm, r.step), units=units),
-                                               rng, n_resamples), strict=True))
+    intervals = dict(zip(units, mean_intervals(Panel.from_rows(rows, lambda r: (r.arm, r.step), units=units)),
+                         strict=True))
     out = []
     for arm in arms:
         points = [(float(np.mean(fractions[u])), intervals[u]) for u in units if u[0] == arm]

@@ -43,7 +43,8 @@ from typing import Any
 
 import numpy as np
 
-from instructmtl.analysis.bootstrap import Interval, Panel, difference_interval, mean_intervals
+from instructmtl.analysis.bootstrap import Interval, Panel
+from instructmtl.analysis.variance import difference_interval, mean_intervals
 from instructmtl.analysis.check import Check
 from instructmtl.analysis.measures import PRIMARY, QUANTITIES, Quantity, ResultTable, at_final
 
@@ -71,7 +72,7 @@ def _by_cell(rows: Sequence[Any]) -> dict[tuple[str, int], float]:
     return {key: float(np.mean(values)) for key, values in cells.items()}
 
 
-def fit_checks(table: ResultTable, arms: Sequence[str], rng: np.random.Generator, n_resamples: int) -> list[Check]:
+def fit_checks(table: ResultTable, arms: Sequence[str]) -> list[Check]:
     """``tuning fitted`` and ``generalization improved``, one of each per arm."""
     checks = []
     base_fit = _by_cell(table.base_rows(QUANTITIES["mtl_fit"]))
@@ -96,7 +97,7 @@ def fit_checks(table: ResultTable, arms: Sequence[str], rng: np.random.Generator
             continue
         gen = Panel.from_rows(gen_rows, lambda r: "tuned")
         base = Panel.from_rows(base_gen, lambda r: "base")
-        iv, _ = difference_interval(gen, base, rng, n_resamples)
+        iv, _ = difference_interval(gen, base)
         checks.append(Check(
             f"generalization improved ({arm})", bool(np.isfinite(iv.high)) and iv.high < 0, iv.estimate, 0.0,
             f"final minus base NLL on seen tasks' unseen instances {_interval(iv)} (must be below 0)", EVERY))
@@ -183,7 +184,7 @@ def arm_checks(facts: Mapping[str, Any]) -> list[Check]:
     return checks
 
 
-def finetune_helps_check(table: ResultTable, rng: np.random.Generator, n_resamples: int) -> Check:
+def finetune_helps_check(table: ResultTable) -> Check:
     """The base model's score at the largest ``n`` minus its ``n = 0`` score, paired by task and seed."""
     rows = table.base_rows(_FINETUNE_SCORE)
     ks = sorted({r.k for r in rows})
@@ -192,7 +193,7 @@ def finetune_helps_check(table: ResultTable, rng: np.random.Generator, n_resampl
                      "needs base fine-tune scores at n = 0 and some n > 0", TRANSFER_CLAIMS)
     top = Panel.from_rows([r for r in rows if r.k == ks[-1]], lambda r: "top")
     zero = Panel.from_rows([r for r in rows if r.k == 0], lambda r: "zero")
-    iv, _ = difference_interval(top, zero, rng, n_resamples)
+    iv, _ = difference_interval(top, zero)
     return Check("fine-tuning helps the base", bool(np.isfinite(iv.low)) and iv.low > 0, iv.estimate, 0.0,
                  f"base score at n = {ks[-1]} minus n = 0 {_interval(iv)} (must be above 0)", TRANSFER_CLAIMS)
 
@@ -210,7 +211,7 @@ def chance_baselines(facts: Mapping[str, Any]) -> dict[str, tuple[str, float]]:
     return out
 
 
-def chance_check(table: ResultTable, facts: Mapping[str, Any], rng: np.random.Generator, n_resamples: int) -> Check:
+def chance_check(table: ResultTable, facts: Mapping[str, Any]) -> Check:
     """The base model's held-out ICL above what a no-skill answer scores, per task in its own metric."""
     chance = chance_baselines(facts)
     rows = [r for r in table.base_rows(QUANTITIES["icl"]) if r.task in chance and r.metric == chance[r.task][0]]
@@ -218,7 +219,7 @@ def chance_check(table: ResultTable, facts: Mapping[str, Any], rng: np.random.Ge
         return Check("base ICL above chance", None, None, 0.0, "no held-out task with a chance level", ICL_CLAIMS)
     above = [replace(r, value=r.value - chance[r.task][1]) for r in rows]
     panel = Panel.from_rows(above, lambda r: "above")
-    iv = mean_intervals(panel, rng, n_resamples)[0]
+    iv = mean_intervals(panel)[0]
     kinds = Counter(chance[r.task][0] for r in {r.task: r for r in rows}.values())
     return Check("base ICL above chance", bool(np.isfinite(iv.low)) and iv.low > 0, iv.estimate, 0.0,
                  f"base ICL score minus the no-skill score (majority label: accuracy; echo or constant answer: "
@@ -241,8 +242,6 @@ def study_checks(
     *,
     arms: Sequence[str],
     final_checkpoints: Sequence[str],
-    rng: np.random.Generator,
-    n_resamples: int,
 ) -> list[Check]:
     """Every validity check of a study, in the order the report shows them.
 
@@ -251,16 +250,14 @@ def study_checks(
         facts: the study's recorded facts (name → JSON value).
         arms: the tuned arms, in config order.
         final_checkpoints: ids of every run's last checkpoint.
-        rng: seeds the bootstrap intervals.
-        n_resamples: bootstrap resamples per interval.
     """
-    checks = fit_checks(table, arms, rng, n_resamples)
+    checks = fit_checks(table, arms)
     checks.append(fit_coverage_check(facts, final_checkpoints))
     checks += leakage_checks(facts)
     counts = instruction_count_check(facts)
     checks += [counts] if counts is not None else []
     checks += arm_checks(facts)
     checks += replay_share_checks(facts)
-    checks.append(finetune_helps_check(table, rng, n_resamples))
-    checks.append(chance_check(table, facts, rng, n_resamples))
+    checks.append(finetune_helps_check(table))
+    checks.append(chance_check(table, facts))
     return checks

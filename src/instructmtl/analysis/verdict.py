@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from statistics import NormalDist
 from dataclasses import asdict, dataclass, field, replace
 from typing import Literal
 
@@ -35,7 +36,9 @@ __all__ = [
     "Verdict",
     "apply_checks",
     "correlation_claim",
+    "correlation_mde",
     "inconclusive_claim",
+    "inconclusive_reason",
     "judged_claim",
     "verdict",
 ]
@@ -66,6 +69,10 @@ class Claim:
         reason: why the verdict is ``invalid`` or ``inconclusive`` (which
             check failed, what data are missing); ``""`` otherwise.
         details: further numbers (other methods, other arms, ranks), for reading.
+        mde: the design's minimum detectable effect at 80% power (two-sided 5%), in the
+            claim's own unit, distance from its threshold; a property of the design
+            (tasks, seeds, eval instances, variance components), not of this outcome.
+            NaN when it cannot be computed.
     """
 
     id: str
@@ -78,11 +85,12 @@ class Claim:
     verdict: Verdict
     reason: str = ""
     details: Details = field(default_factory=dict)
+    mde: float = float("nan")
 
     def to_json(self) -> dict[str, object]:
         """A JSON-able dict (NaN becomes ``None``, in the details too)."""
         out = asdict(self)
-        for key in ("estimate", "ci_low", "ci_high"):
+        for key in ("estimate", "ci_low", "ci_high", "mde"):
             out[key] = None if math.isnan(out[key]) else out[key]
         out["details"] = {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in self.details.items()}
         return out
@@ -115,7 +123,7 @@ def verdict(interval: Interval, *, direction: int, threshold: float = 0.0) -> Ve
 
 
 def judged_claim(cid: str, statement: str, iv: Interval, counts: Counts, *, direction: int,
-                 threshold: float, details: Details, too_thin: str = "") -> Claim:
+                 threshold: float, details: Details, too_thin: str = "", mde: float = float("nan")) -> Claim:
     """A claim whose verdict follows the rule, unless the data are too thin to judge.
 
     Args:
@@ -127,6 +135,7 @@ def judged_claim(cid: str, statement: str, iv: Interval, counts: Counts, *, dire
         too_thin: non-empty when the statistic means nothing on these data
             (e.g. ``needs >= 2 tasks``): the verdict is then ``inconclusive``
             with this reason whatever the interval says.
+        mde: the design's minimum detectable effect (see :class:`Claim`).
     """
     if too_thin:
         v, reason = "inconclusive", too_thin
@@ -135,8 +144,21 @@ def judged_claim(cid: str, statement: str, iv: Interval, counts: Counts, *, dire
         defined = math.isfinite(iv.low) and math.isfinite(iv.high)
         reason = "" if defined else _UNDEFINED_REASON
         if v == "inconclusive" and defined:
-            reason = f"the 95% interval contains the threshold {threshold:g}"
-    return Claim(cid, statement, iv.estimate, iv.low, iv.high, counts[0], counts[1], v, reason, details)
+            reason = inconclusive_reason(iv, threshold, mde)
+    return Claim(cid, statement, iv.estimate, iv.low, iv.high, counts[0], counts[1], v, reason, details, mde)
+
+
+def inconclusive_reason(iv: Interval, threshold: float, mde: float) -> str:
+    """What an interval that straddles the threshold still says, with the design's MDE beside it.
+
+    Read from the interval (the effects it excludes), never "no effect larger than
+    the MDE": that reading of a non-significant result is the post-hoc power fallacy.
+    """
+    text = (f"the 95% interval [{iv.low:.3g}, {iv.high:.3g}] contains the threshold {threshold:g}; "
+            f"it excludes true values below {iv.low:.3g} and above {iv.high:.3g}")
+    if math.isfinite(mde):
+        text += f"; this design detects an effect of {mde:.3g} from the threshold with 80% power (`instructmtl plan` sizes a larger one)"
+    return text
 
 
 def correlation_claim(cid: str, statement: str, intervals: dict[str, Interval], n_points: int, counts: Counts,
@@ -150,13 +172,33 @@ def correlation_claim(cid: str, statement: str, intervals: dict[str, Interval], 
         threshold: the weakest r that counts as "predicts".
     """
     details = {**details, **{m: str(i) for m, i in intervals.items() if m != "pearson"}, "points": n_points}
+    mde = correlation_mde(n_points, threshold, details.get("ceiling on r: sqrt(rel_x * rel_y)"))
     too_thin = ""
     if n_points < MIN_UNITS:
         too_thin = f"needs >= {MIN_UNITS} points (has {n_points})"
     elif counts[0] < MIN_TASKS:  # points averaged over one task carry no task-level uncertainty
         too_thin = f"needs >= {MIN_TASKS} tasks (has {counts[0]})"
     return judged_claim(cid, statement, intervals["pearson"], counts, direction=1, threshold=threshold,
-                        details=details, too_thin=too_thin)
+                        details=details, too_thin=too_thin, mde=mde)
+
+
+def correlation_mde(n_points: int, threshold: float, ceiling: object = None) -> float:
+    """Distance above ``threshold`` of the smallest true r that ``n_points`` detect with 80% power.
+
+    Fisher's z: ``atanh(r)`` has standard error ``1 / sqrt(n - 3)``; the claim is supported
+    when the interval clears the threshold, so the detectable r is
+    ``tanh(atanh(threshold) + (z(0.975) + z(0.8)) / sqrt(n - 3))``. Measurement noise
+    attenuates an observed r by the ceiling ``sqrt(rel_x * rel_y)`` when it is known, so the
+    true r needed is that much larger (capped at 1). Seeds enter only through the points'
+    reliability; the points are what the interval resamples.
+    """
+    if n_points <= 3:
+        return float("nan")
+    observed = math.tanh(math.atanh(threshold) + (NormalDist().inv_cdf(0.975) + NormalDist().inv_cdf(0.8))
+                         / math.sqrt(n_points - 3))
+    if isinstance(ceiling, float) and 0 < ceiling <= 1:
+        observed = min(observed / ceiling, 1.0)
+    return observed - threshold
 
 
 def inconclusive_claim(cid: str, statement: str, reason: str, details: Details | None = None,

@@ -114,12 +114,12 @@ def _claim_estimate(claims: Sequence[Claim], claim_id: str) -> float:
 
 
 def _figures(table: ResultTable, arms: Sequence[str], baseline: str, claims: Sequence[Claim],
-             arm_rows: Sequence[ArmRow], rng: np.random.Generator, n_resamples: int) -> tuple[FigureImage, ...]:
+             arm_rows: Sequence[ArmRow]) -> tuple[FigureImage, ...]:
     x, y = checkpoint_panels(table)
     ft = final_task_means(table, "finetune_nll", baseline)
     icl = final_task_means(table, "icl_nll", baseline)
     nll_tasks = sorted(set(ft) & set(icl))
-    curve_sets = {q: curves(table, q, arms, rng, n_resamples) for q in CURVE_QUANTITIES}
+    curve_sets = {q: curves(table, q, arms) for q in CURVE_QUANTITIES}
     return (
         FigureImage("transfer_vs_icl", "Transfer vs ICL change (claim 2)",
                     "One point per (arm, checkpoint): mean over held-out tasks and seeds of the changes from the "
@@ -133,7 +133,7 @@ def _figures(table: ResultTable, arms: Sequence[str], baseline: str, claims: Seq
                                         np.array([icl[t] for t in nll_tasks]),
                                         _claim_estimate(claims, "2.levels"), baseline)),
         FigureImage("arms", "Per-arm results (claims 1, 3, 4)",
-                    "Final checkpoints; error bars are 95% cluster-bootstrap intervals over tasks and seeds.",
+                    "Final checkpoints; error bars are 95% intervals over tasks and seeds (variance components, t).",
                     figures.arm_bars(arm_rows)),
         FigureImage("curves", "Over training",
                     "Mean over tasks and seeds against the fraction of tuning steps; fraction 0 is the base model; "
@@ -162,13 +162,13 @@ def collect(store: ResultsStore, *, baseline_arm: str, replay_arms: Sequence[str
     study = pick_study(store, study_id)
     table = ResultTable(records_from_rows(store.scores_frame(study.study_id), str(store.path)))
     arms = (baseline_arm, *sorted(a for a in table.arms() if a != baseline_arm))
-    claims_rng, tables_rng, figures_rng, checks_rng = np.random.default_rng(seed).spawn(4)
+    claims_rng = np.random.default_rng(seed)
     if checks is None:
         checks = study_checks(table, store.facts(study.study_id), arms=arms,
-                              final_checkpoints=final_checkpoint_ids(table), rng=checks_rng, n_resamples=n_resamples)
+                              final_checkpoints=final_checkpoint_ids(table))
     claims = evaluate_claims(table, baseline_arm=baseline_arm, replay_arms=replay_arms, rng=claims_rng,
                              n_resamples=n_resamples, excluded_arms=excluded_arms, checks=checks)
-    arm_rows = arm_table(table, arms, tables_rng, n_resamples)
+    arm_rows = arm_table(table, arms)
     return ReportContent(
         study=study,
         baseline_arm=baseline_arm,
@@ -183,7 +183,7 @@ def collect(store: ResultsStore, *, baseline_arm: str, replay_arms: Sequence[str
         claims=tuple(claims),
         arm_rows=tuple(arm_rows),
         task_rows=tuple(task_table(table, baseline_arm)),
-        figures=_figures(table, arms, baseline_arm, claims, arm_rows, figures_rng, n_resamples),
+        figures=_figures(table, arms, baseline_arm, claims, arm_rows),
         runs=tuple(r for r in store.runs() if r.study_id == study.study_id),
         stages=_stages(store.jobs()),
     )

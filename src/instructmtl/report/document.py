@@ -24,7 +24,12 @@ VERDICT_RULE = (
     "it contains the threshold or is undefined (too few tasks, seeds, arms or checkpoints); 'invalid' when a "
     "validity check the claim depends on failed. Transfer on target NLL has the opposite sign: there, forgetting "
     "is a positive difference. With a single seed ('seeds: tasks only' in the details) an interval covers "
-    "task-to-task variance only."
+    "task-to-task variance only. Intervals of means and paired differences are the estimate ± t × SE with the SE "
+    "from task, seed, task×seed and eval-instance variance components (Satterthwaite degrees of freedom, "
+    "calibrated with few seeds); correlations and claim 3 use a cluster bootstrap over tasks and seeds. The MDE "
+    "column is the design's minimum detectable effect at 80% power (two-sided 5%), distance from the threshold "
+    "in the claim's own unit: a property of the design, not of this outcome. An inconclusive interval says "
+    "which effects it excludes; it never says there is no effect below the MDE."
 )
 NO_CHECKS = ("No validity checks were handed to this report: every verdict below assumes the study really "
              "instruction-tuned and measured cleanly (DESIGN.md, \"Validity\").")
@@ -72,9 +77,9 @@ def _interval(iv: Interval) -> str:
 
 def _claim_rows(claims: tuple[Claim, ...]) -> Table:
     return Table(
-        ("id", "claim", "estimate", "95% interval", "tasks", "seeds", "verdict", "reason"),
+        ("id", "claim", "estimate", "95% interval", "MDE (80% power)", "tasks", "seeds", "verdict", "reason"),
         tuple(
-            (c.id, c.statement, fmt(c.estimate), f"[{fmt(c.ci_low)}, {fmt(c.ci_high)}]", str(c.n_tasks),
+            (c.id, c.statement, fmt(c.estimate), f"[{fmt(c.ci_low)}, {fmt(c.ci_high)}]", fmt(c.mde), str(c.n_tasks),
              str(c.n_seeds), c.verdict, c.reason)
             for c in claims
         ),

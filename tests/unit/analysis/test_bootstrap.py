@@ -1,4 +1,4 @@
-"""The cluster bootstrap: exact point estimates, seeded determinism, honest coverage."""
+"""The cluster bootstrap (correlations, claim 3): exact resampled means, complete tasks only."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from instructmtl.analysis import Panel, ScoreRecord, difference_interval, mean_intervals, task_correlation
+from instructmtl.analysis import Panel, ScoreRecord, task_correlation
 from instructmtl.analysis.bootstrap import boot_unit_means, draw_counts
 
 
@@ -51,44 +51,6 @@ def test_weighted_means_equal_an_explicit_resample() -> None:
             grid = values[u][np.ix_(tasks, seeds)]
             expected = np.nanmean(grid) if np.isfinite(grid).any() else np.nan
             np.testing.assert_allclose(boot[b, u], expected)
-
-
-def test_same_seed_same_interval_and_other_seed_differs() -> None:
-    panel = _simulated(np.random.default_rng(3), mu=0.0)
-    a = mean_intervals(panel, np.random.default_rng(7), 500)
-    b = mean_intervals(panel, np.random.default_rng(7), 500)
-    c = mean_intervals(panel, np.random.default_rng(8), 500)
-    assert a == b
-    assert a[0].estimate == c[0].estimate and a[0].low != c[0].low
-
-
-def test_interval_covers_the_true_mean_at_about_the_nominal_rate() -> None:
-    rng = np.random.default_rng(11)
-    hits = []
-    for _ in range(80):
-        iv = mean_intervals(_simulated(rng, mu=2.0), rng, 400)[0]
-        hits.append(iv.low <= 2.0 <= iv.high)
-        assert iv.low < iv.estimate < iv.high
-    # percentile intervals over 15 tasks run a little narrow; far below 95% would mean clustering is ignored
-    assert 0.8 <= np.mean(hits) <= 1.0
-
-
-def test_intervals_widen_with_task_spread() -> None:
-    rng = np.random.default_rng(2)
-    noise = rng.normal(0, 0.1, (1, 20, 3))
-    narrow = mean_intervals(_panel(noise), np.random.default_rng(0), 500)[0]
-    spread = mean_intervals(_panel(noise + rng.normal(0, 1.0, (1, 20, 1))), np.random.default_rng(0), 500)[0]
-    assert (spread.high - spread.low) > 3 * (narrow.high - narrow.low)
-
-
-def test_paired_difference_uses_cells_present_in_both() -> None:
-    rng = np.random.default_rng(4)
-    base = rng.normal(size=(1, 10, 2))
-    a, b = _panel(base + 0.5), _panel(base.copy())
-    a.values[0, 0, 0] = np.nan  # a missing cell is left out, not treated as zero
-    iv, diff = difference_interval(a, b, np.random.default_rng(0), 300)
-    assert iv.estimate == pytest.approx(0.5) and iv.low == pytest.approx(0.5) and iv.high == pytest.approx(0.5)
-    assert diff.n_tasks == 10
 
 
 def test_task_correlation_recovers_a_perfect_relation_and_drops_incomplete_tasks() -> None:

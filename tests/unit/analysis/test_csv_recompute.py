@@ -25,7 +25,7 @@ def test_claims_from_the_csv_export_equal_claims_from_the_store(tmp_path: Path) 
     assert from_csv == from_store
 
     # one claim through the same function, from each source
-    one = [claim_forgetting(ResultTable(src), "baseline", "transfer", np.random.default_rng(5), 300)
+    one = [claim_forgetting(ResultTable(src), "baseline", "transfer")
            for src in (from_store, from_csv)]
     assert one[0] == one[1]
     assert one[0].estimate < 0 and one[0].n_tasks == 6

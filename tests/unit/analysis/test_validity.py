@@ -20,8 +20,7 @@ FACTS = {
 
 def checks_of(arms: dict[str, ArmTruth], facts: dict = FACTS, **kwargs) -> dict[str, object]:  # type: ignore[no-untyped-def]
     table = ResultTable(synthetic_records(arms, rng=np.random.default_rng(0), **kwargs))
-    checks = study_checks(table, facts, arms=list(arms), final_checkpoints=final_checkpoint_ids(table),
-                          rng=np.random.default_rng(1), n_resamples=200)
+    checks = study_checks(table, facts, arms=list(arms), final_checkpoints=final_checkpoint_ids(table))
     return {c.name: c for c in checks}
 
 
@@ -69,8 +68,7 @@ def test_chance_level_of_classification_tasks() -> None:
     relabel = [replace(r, metric="accuracy") if r.metric == "rouge_l" else r for r in table_rows]
     for facts, expected in ((high, False), (low, True)):
         table = ResultTable(relabel)
-        checks = {c.name: c for c in study_checks(table, facts, arms=["a"], final_checkpoints=[],
-                                                   rng=np.random.default_rng(1), n_resamples=200)}
+        checks = {c.name: c for c in study_checks(table, facts, arms=["a"], final_checkpoints=[])}
         assert checks["base ICL above chance"].passed is expected
 
 
@@ -81,8 +79,7 @@ def test_chance_is_compared_in_each_tasks_own_metric() -> None:
 
     def check(metric: str, value: float):  # type: ignore[no-untyped-def]
         facts = {**FACTS, "chance": {t: {"metric": metric, "value": value, "baseline": "echo input"} for t in tasks}}
-        found = {c.name: c for c in study_checks(ResultTable(rows), facts, arms=["a"], final_checkpoints=[],
-                                                 rng=np.random.default_rng(1), n_resamples=200)}
+        found = {c.name: c for c in study_checks(ResultTable(rows), facts, arms=["a"], final_checkpoints=[])}
         return found["base ICL above chance"]
 
     assert check("rouge_l", 0.95).passed is False
@@ -96,8 +93,7 @@ def test_tuning_that_did_not_fit_gets_no_verdict() -> None:
 
     arms = {"a": ArmTruth(fit_nll=1.9, gen_nll=2.2, forget=-0.3), "r": ArmTruth(fit_nll=1.9, gen_nll=2.2)}
     table = ResultTable(synthetic_records(arms, rng=np.random.default_rng(0), halves=True))
-    checks = study_checks(table, FACTS, arms=list(arms), final_checkpoints=final_checkpoint_ids(table),
-                          rng=np.random.default_rng(1), n_resamples=200)
+    checks = study_checks(table, FACTS, arms=list(arms), final_checkpoints=final_checkpoint_ids(table))
     claims = evaluate_claims(table, baseline_arm="a", replay_arms=["r"], rng=np.random.default_rng(2),
                              n_resamples=200, checks=checks)
     assert {c.verdict for c in claims} == {"invalid"}
@@ -105,8 +101,7 @@ def test_tuning_that_did_not_fit_gets_no_verdict() -> None:
     # the same data with tuning that fits: claim 1 (strong forgetting by construction) gets a real verdict
     fitted = {"a": ArmTruth(fit_nll=0.8, gen_nll=1.0, forget=-0.3), "r": ArmTruth(fit_nll=0.8, gen_nll=1.0)}
     table = ResultTable(synthetic_records(fitted, rng=np.random.default_rng(0), halves=True))
-    checks = [c for c in study_checks(table, FACTS, arms=list(fitted), final_checkpoints=final_checkpoint_ids(table),
-                                      rng=np.random.default_rng(1), n_resamples=200)
+    checks = [c for c in study_checks(table, FACTS, arms=list(fitted), final_checkpoints=final_checkpoint_ids(table))
               if c.name != "fine-tuning helps the base"]  # the synthetic base does not learn from n
     claims = {c.id: c for c in evaluate_claims(table, baseline_arm="a", replay_arms=["r"],
                                                rng=np.random.default_rng(2), n_resamples=200, checks=checks)}

@@ -13,16 +13,17 @@ STATEMENT = "Replay mitigates forgetting: mean transfer of the replay arm minus 
 
 
 def _claim(claim_id: str, estimate: float, low: float, high: float, verdict: str = "inconclusive",
-           reason: str = "the 95% interval contains the threshold 0") -> Claim:
+           reason: str = "the 95% interval contains the threshold 0", mde: float = math.nan) -> Claim:
     return Claim(id=claim_id, statement=STATEMENT, estimate=estimate, ci_low=low, ci_high=high, n_tasks=10,
-                 n_seeds=2, verdict=verdict, reason=reason)
+                 n_seeds=2, verdict=verdict, reason=reason, mde=mde)
 
 
 def test_numbers_stay_on_one_line_at_80_columns_and_statements_are_left_to_the_report() -> None:
     console = Console(width=80, record=True)
-    console.print(claims_table([_claim("4.transfer.proportional-replay", -0.0135, -0.0796, 0.0498)]))
+    console.print(claims_table([_claim("4.transfer.proportional-replay", -0.0135, -0.0796, 0.0498, mde=0.0912)]))
     text = console.export_text()
     assert "[-0.080, +0.050]" in text and "-0.013" in text and "inconclusive" in text
+    assert "0.091" in text  # the design's MDE beside the interval
     assert "Replay" not in text and "mitigates" not in text
     assert len([line for line in text.splitlines() if line.strip()]) <= 10
 

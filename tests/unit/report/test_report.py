@@ -48,7 +48,7 @@ def test_report_has_checks_claims_figures_tables_and_appendix(built: BuiltReport
     assert md.index("## Validity checks") < md.index("## Claims")  # checks come first
     assert "| fine-tuning helps | failed | -0.02 | 0 | base transfer curve slope" in md
     assert "| no leakage (replay text) | not checked | n/a | 0 |" in md
-    assert "| id | claim | estimate | 95% interval | tasks | seeds | verdict | reason |" in md
+    assert "| id | claim | estimate | 95% interval | MDE (80% power) | tasks | seeds | verdict | reason |" in md
     assert "| invalid | failed check: fine-tuning helps (base transfer curve slope -0.02" in md
     assert 'class="failed"' in html and 'class="invalid"' in html
     for figure in built.figures:
@@ -62,9 +62,12 @@ def test_claims_json_has_every_claim_and_check(built: BuiltReport) -> None:
     data = json.loads(built.claims_json.read_text(encoding="utf-8"))
     assert built.claims_json.parent == built.markdown.parent
     assert [c["id"] for c in data["claims"]] == IDS
-    fields = {"id", "statement", "estimate", "ci_low", "ci_high", "verdict", "reason", "n_tasks", "n_seeds", "details"}
+    fields = {"id", "statement", "estimate", "ci_low", "ci_high", "verdict", "reason", "n_tasks", "n_seeds", "details",
+              "mde"}
     assert all(fields <= c.keys() for c in data["claims"])
     claim1 = data["claims"][0]
+    assert claim1["mde"] > 0 and "variance of the mean, by source" in claim1["details"]  # a design property
+    assert data["claims"][2]["mde"] > 0  # correlation claims too (Fisher z at the points' count)
     assert claim1["verdict"] == "invalid" and "fine-tuning helps" in claim1["reason"] and claim1["estimate"] < 0
     change = data["claims"][2]
     assert change["verdict"] != "inconclusive" or "subsets" not in change["reason"]  # the halves reached it
