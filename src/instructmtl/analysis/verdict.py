@@ -90,8 +90,8 @@ class Claim:
     def to_json(self) -> dict[str, object]:
         """A JSON-able dict (NaN becomes ``None``, in the details too)."""
         out = asdict(self)
-        for key in ("estimate", "ci_low", "ci_high", "mde"):
-            out[key] = None if math.isnan(out[key]) else out[key]
+        for key in ("estimate", "ci_low", "ci_high", "mde"):  # JSON has no NaN or infinity
+            out[key] = None if not math.isfinite(out[key]) else out[key]
         out["details"] = {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in self.details.items()}
         return out
 
@@ -189,9 +189,12 @@ def correlation_mde(n_points: int, threshold: float, ceiling: object = None) -> 
     when the interval clears the threshold, so the detectable r is
     ``tanh(atanh(threshold) + (z(0.975) + z(0.8)) / sqrt(n - 3))``. Measurement noise
     attenuates an observed r by the ceiling ``sqrt(rel_x * rel_y)`` when it is known, so the
-    true r needed is that much larger (capped at 1). Seeds enter only through the points'
-    reliability; the points are what the interval resamples.
+    true r needed is that much larger (capped at 1); a ceiling of 0 (a side whose per-task
+    values are noise) makes every r undetectable: infinity. Seeds enter only through the
+    points' reliability; the points are what the interval resamples.
     """
+    if isinstance(ceiling, float) and ceiling <= 0:
+        return math.inf
     if n_points <= 3:
         return float("nan")
     observed = math.tanh(math.atanh(threshold) + (NormalDist().inv_cdf(0.975) + NormalDist().inv_cdf(0.8))

@@ -13,7 +13,17 @@ import sys
 import typer
 from rich.console import Console
 
-from instructmtl.cli import export_cmd, icl_cmd, pretrain_cmd, report_cmd, run_cmd, tasks_cmd, transfer_cmd, tune_cmd
+from instructmtl.cli import (
+    export_cmd,
+    icl_cmd,
+    plan_cmd,
+    pretrain_cmd,
+    report_cmd,
+    run_cmd,
+    tasks_cmd,
+    transfer_cmd,
+    tune_cmd,
+)
 from instructmtl.errors import InstructMTLError
 
 app = typer.Typer(
@@ -29,6 +39,7 @@ app.add_typer(tasks_cmd.app, name="tasks")
 app.add_typer(run_cmd.config_app, name="config")
 app.command("pretrain")(pretrain_cmd.pretrain)
 app.command("report")(report_cmd.report)
+app.command("plan")(plan_cmd.plan)
 app.command("export")(export_cmd.export)
 app.command("tune")(tune_cmd.tune)
 app.command("transfer")(transfer_cmd.transfer)
