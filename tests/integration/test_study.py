@@ -149,3 +149,19 @@ def test_two_local_workers_give_the_same_results_and_the_runner_is_one_of_them(
     assert two.keys() == one.keys()
     # both sides run one torch thread per worker, so the numbers are the same to float rounding
     assert all(abs(two[k] - one[k]) <= 1e-6 * max(1.0, abs(one[k])) for k in one)
+
+
+def test_plan_sizes_a_study_from_a_real_pilot(uninterrupted: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "instructmtl", "plan", str(uninterrupted), "--mde", "1=0.05",
+                           "--json"], env=environment(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    plan = json.loads(done.stdout)
+    assert plan["pilot"]["design"]["tasks"] == 2 and plan["pilot"]["design"]["seeds"] == 1
+    with sqlite3.connect(uninterrupted / "results.sqlite") as conn:
+        measured = conn.execute("SELECT SUM(seconds) FROM jobs WHERE status = 'done'").fetchone()[0]
+    # the pilot's own design costs what its jobs took, over its one worker
+    assert plan["pilot"]["wall_seconds"]["total"] == pytest.approx(measured)
+    ids = [c["id"] for c in plan["claims"]]
+    assert ids[:2] == ["1", "1.nll"] and "4.transfer.proportional-replay" in ids
+    target = plan["targets"][0]
+    assert target["claim"] == "1" and (target["design"] is None or target["design"]["mde"]["1"] <= 0.05)

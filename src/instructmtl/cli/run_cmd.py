@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # the analysis stack is imported only when a study runs
 
 config_app = typer.Typer(help="Show resolved study configs.", no_args_is_help=True)
 
-ConfigArg = Annotated[str | None, typer.Argument(help="a preset (default, smollm2-sni, gpu) or a YAML path")]
+ConfigArg = Annotated[str | None, typer.Argument(help="a preset (default, smoke, smollm2-sni, gpu) or a YAML path")]
 Overrides = Annotated[list[str] | None, typer.Option("--set", help="dotted override, e.g. tune.optim.lr=1e-4")]
 
 

@@ -114,7 +114,7 @@ class StudyConfig(_Section):
         )
 
 
-PRESETS = ("default", "smollm2-sni", "gpu")
+PRESETS = ("default", "smoke", "smollm2-sni", "gpu")
 
 
 def preset_path(name: str) -> Path:
