@@ -57,12 +57,6 @@ def positive_int(name: str, value: object, *, allow_none: bool = False) -> None:
         raise ValueError(f"{name} must be an integer >= 1{extra}, got {value!r}")
 
 
-def non_negative_int(name: str, value: object) -> None:
-    """Requires an integer >= 0."""
-    if not (isinstance(value, Integral) and not isinstance(value, bool) and value >= 0):
-        raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
-
-
 def one_of(name: str, value: object, options: Collection[str]) -> None:
     """Requires one of a fixed set of strings."""
     if value not in options:

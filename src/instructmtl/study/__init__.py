@@ -1,1 +1,8 @@
-"""(being written)"""
+"""A whole study: its config and presets, the job graph, executors, the results store and the facts it records.
+
+``config`` (``StudyConfig`` and the presets), ``jobs`` (the job graph: tune every arm × seed,
+evaluate and transfer every checkpoint), ``runner`` (runs the graph, resumably, then the
+report), ``executors`` (local processes, Ray), ``store`` (SQLite: scores, jobs, facts),
+``setup_facts`` / ``corpus_facts`` / ``fit_plan`` (what the validity checks read).
+Nothing is imported here: import the module you need.
+"""

@@ -22,11 +22,21 @@ from instructmtl.errors import ConfigError
 
 
 def launched_world_size(env: Mapping[str, str]) -> int:
-    """How many processes the launcher started (torchrun / accelerate set ``WORLD_SIZE``); 1 when not launched."""
+    """How many processes the launcher started (torchrun / accelerate set ``WORLD_SIZE``); 1 when not launched.
+
+    Raises:
+        ConfigError: ``WORLD_SIZE`` is set but not a positive integer: guessing 1 would let N
+            processes each train alone and write the same checkpoints.
+    """
+    raw = env.get("WORLD_SIZE", "1")
     try:
-        return int(env.get("WORLD_SIZE", "1"))
+        world = int(raw)
     except ValueError:
-        return 1
+        world = 0
+    if world < 1:
+        raise ConfigError(f"environment variable WORLD_SIZE={raw!r} is not a positive integer; unset it or launch "
+                          "with torchrun / accelerate launch, which set it")
+    return world
 
 
 def fsdp_requested(env: Mapping[str, str]) -> bool:

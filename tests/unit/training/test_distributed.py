@@ -41,3 +41,10 @@ def test_fsdp_requested_but_inactive_is_refused() -> None:
 def test_launched_processes_that_formed_no_group_are_refused() -> None:
     with pytest.raises(ConfigError, match="2 processes were launched but accelerate formed a group of 1"):
         check_launch(FakeAccelerator(DistributedType.NO, 1), env={"WORLD_SIZE": "2"})
+
+
+@pytest.mark.parametrize("raw", ["two", "0", "-1", ""])
+def test_a_malformed_world_size_is_a_one_line_error(raw: str) -> None:
+    with pytest.raises(ConfigError, match="WORLD_SIZE") as info:
+        check_launch(FakeAccelerator(DistributedType.NO, 1), env={"WORLD_SIZE": raw})
+    assert "\n" not in str(info.value)

@@ -77,12 +77,6 @@ class World:
                 return e
         raise KeyError(f"no entity named {name!r} in the built-in world")
 
-    def attribute_names(self, kind: str) -> tuple[str, ...]:
-        """The attributes that entities of ``kind`` carry, in a fixed order."""
-        plain = [a for (k, a) in ATTRIBUTE_VALUES if k == kind]
-        linked = [a for (k, a) in ENTITY_ATTRIBUTES if k == kind]
-        return tuple(plain + linked)
-
     def values(self, kind: str, attribute: str) -> tuple[str, ...]:
         """The closed set of values that ``attribute`` of ``kind`` can take."""
         if (kind, attribute) in ENTITY_ATTRIBUTES:

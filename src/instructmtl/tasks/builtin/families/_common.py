@@ -60,12 +60,6 @@ def fmt_list(items: Sequence[object]) -> str:
     return "[" + ", ".join(str(x) for x in items) + "]"
 
 
-def parse_list(text: str) -> list[int]:
-    """Inverse of :func:`fmt_list` for integer lists (explanations re-read their input)."""
-    inner = text.strip()[1:-1].strip()
-    return [int(x) for x in inner.split(",")] if inner else []
-
-
 def word(rng: random.Random) -> str:
     """One common English word."""
     return rng.choice(WORDS)
