@@ -1,9 +1,9 @@
 """The `gpu` preset rehearsed on CPU: its exact config at micro scale, so every code path it takes runs in CI.
 
 Only sizes and the model differ: a 2-layer GPT-NeoX (Pythia's family) built from a
-config with the built-in tokenizer (no hub tokenizer can be fetched here), the shared
-SNI subset for `natural-instructions`, a handful of steps, fewer instances and
-smaller n. Every arm (samplers, UPGrad over categories, replay, L2-SP, LoRA), every
+config with the built-in tokenizer (no hub tokenizer can be fetched here), six tasks of
+the shared SNI subset (its default split) for `natural-instructions`, a handful of
+steps, fewer instances and smaller n. Every arm (samplers, UPGrad over categories, replay, L2-SP, LoRA), every
 ICL encoding, the checkpoint schedule, bf16 autocast, gradient accumulation,
 diagnostics, resumable-state saves, the transfer grid with repeats and its second
 encoding, the validity checks and claims.json all run as the preset has them.
@@ -38,10 +38,27 @@ MICRO_SIZES = [
     # the built-in 1024-token vocabulary spells SNI text in about 3x the tokens of Pythia's tokenizer
     # (task583's definition alone is 1552 tokens): a longer window, so it holds what 1024 holds there
     "tune.data.max_length=3072", "icl.max_length=4096", "transfer.max_length=3072",
-    "icl.batch_size=8",
+    "icl.batch_size=8", "icl.mtl_tasks=2",
     "transfer.n=[0,2,4]", "transfer.steps=2", "transfer.grid_memory_gb=1",
     "arms.4.replay.block_len=64",
 ]
+
+
+# a smaller slice of the shared SNI subset in the same repository layout (its `default` split):
+# both output types on each side, train tasks from several categories (UPGrad groups by category)
+HELD_OUT = ["task288_gigaword_summarization", "task828_copa_commonsense_cause_effect"]
+TRAIN = ["task1146_country_capital", "task833_poem_sentiment_classification", "task1331_reverse_array",
+         "task843_financial_phrasebank_classification"]
+
+
+def _sni_slice(sni_dir: Path, path: Path) -> Path:
+    (path / "tasks").mkdir(parents=True)
+    (path / "splits" / "default").mkdir(parents=True)
+    for name in HELD_OUT + TRAIN:
+        shutil.copy(sni_dir / "tasks" / f"{name}.json", path / "tasks" / f"{name}.json")
+    (path / "splits" / "default" / "test_tasks.txt").write_text("\n".join(HELD_OUT) + "\n")
+    (path / "splits" / "default" / "train_tasks.txt").write_text("\n".join(TRAIN) + "\n")
+    return path
 
 
 def _neox_with_builtin_tokenizer(path: Path) -> Path:
@@ -64,7 +81,8 @@ def test_gpu_preset_runs_end_to_end_at_micro_scale(sni_dir: Path, tmp_path: Path
     model = _neox_with_builtin_tokenizer(tmp_path / "neox")
     preset = load_study_config("gpu")
     config = load_study_config("gpu", [*MICRO_SIZES, f"base.name_or_path={model}", "base.device=cpu",
-                                       f"tasks.source={sni_dir}"], out=tmp_path / "study")
+                                       f"tasks.source={_sni_slice(sni_dir, tmp_path / 'sni')}"],
+                                out=tmp_path / "study")
     # the rehearsal keeps what the preset decides: arms, encodings, schedule, precision, transfer recipe
     same = [a for a, b in zip(config.arms, preset.arms, strict=True) if a == b]
     assert len(same) == len(preset.arms) - 1 and config.arms[4].name == "proportional-replay"  # block_len only

@@ -26,13 +26,14 @@ class LoraSettings(BaseModel):
     Attributes:
         rank: adapter rank r.
         alpha: scaling numerator (the update is ``alpha / rank * B @ A``).
-        targets: names of the linear modules that get adapters.
+        targets: names of the linear modules that get adapters; None: peft's default for the
+            model's architecture (Llama and GPT-NeoX name their attention projections differently).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     rank: int = Field(8, ge=1)
     alpha: float = Field(16.0, gt=0)
-    targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
+    targets: tuple[str, ...] | None = None
 
 
 class FinetuneConfig(BaseModel):

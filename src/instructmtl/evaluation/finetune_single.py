@@ -87,7 +87,7 @@ def with_lora(model: PreTrainedModel, lora: LoraSettings, seed: int) -> PreTrain
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         peft_config = LoraConfig(
-            r=lora.rank, lora_alpha=lora.alpha, lora_dropout=0.0, target_modules=list(lora.targets),
+            r=lora.rank, lora_alpha=lora.alpha, lora_dropout=0.0, target_modules=list(lora.targets) if lora.targets else None,
             task_type="CAUSAL_LM",
         )
         return get_peft_model(model, peft_config)

@@ -107,7 +107,10 @@ class LoraConfig(BaseModel):
     rank: int = Field(8, ge=1)
     alpha: float = 16.0
     dropout: float = Field(0.0, ge=0.0, lt=1.0)
-    target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
+    target_modules: list[str] | None = Field(
+        None, description="modules that get adapters; None: peft's default for the model's architecture "
+        "(q_proj and v_proj for Llama, query_key_value for GPT-NeoX / Pythia)"
+    )
 
 
 class ArmConfig(BaseModel):

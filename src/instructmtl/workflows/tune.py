@@ -281,7 +281,7 @@ def _with_lora(model, lora):
     from peft import LoraConfig as PeftLoraConfig, get_peft_model
 
     return get_peft_model(model, PeftLoraConfig(r=lora.rank, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
-                                                target_modules=list(lora.target_modules), task_type="CAUSAL_LM"))
+                                                target_modules=lora.target_modules, task_type="CAUSAL_LM"))
 
 
 def _save_merged(model, tokenizer, path: Path, arm, config: TuneConfig, state: TrainerState,
