@@ -20,13 +20,20 @@ from instructmtl.analysis.variance import Components, difference_interval, mean_
 from instructmtl.analysis.measures import QUANTITIES, ResultTable, at_final
 from instructmtl.analysis.verdict import MIN_TASKS, Claim, Details, judged_claim
 
-__all__ = ["arm_components", "claim_forgetting", "claim_replay", "design_details", "final_panel", "paired_components"]
+__all__ = ["arm_components", "claim_forgetting", "claim_replay", "design_details", "final_panel", "final_sides",
+           "paired_components"]
 
 
 def final_panel(table: ResultTable, quantity: str, arm: str, subset: str = "") -> Panel:
     """One arm's final-checkpoint values of ``quantity`` (on one eval subset) as a single-unit panel."""
     return Panel.from_rows(at_final(table.rows(QUANTITIES[quantity], arm=arm, subset=subset)), lambda r: r.arm,
                            units=[arm])
+
+
+def final_sides(table: ResultTable, quantity: str, arm: str) -> tuple[Panel, Panel, Panel]:
+    """:func:`final_panel` on all eval instances and on halves a and b (what paired components take)."""
+    return (final_panel(table, quantity, arm), final_panel(table, quantity, arm, "a"),
+            final_panel(table, quantity, arm, "b"))
 
 
 def _too_few_tasks(panel: Panel) -> str:
@@ -42,8 +49,8 @@ def design_details(components: Components) -> Details:
 
 def arm_components(table: ResultTable, quantity: str, arm: str) -> Components:
     """Components of ``quantity`` at ``arm``'s final checkpoints, instance noise from the eval halves."""
-    halves = (final_panel(table, quantity, arm, "a"), final_panel(table, quantity, arm, "b"))
-    return unit_components(final_panel(table, quantity, arm), 0, halves)
+    full, half_a, half_b = final_sides(table, quantity, arm)
+    return unit_components(full, 0, (half_a, half_b))
 
 
 def claim_forgetting(table: ResultTable, arm: str, quantity: str) -> Claim:
@@ -72,8 +79,7 @@ def paired_components(a: tuple[Panel, Panel, Panel], b: tuple[Panel, Panel, Pane
 
 def claim_replay(table: ResultTable, replay_arm: str, baseline_arm: str, quantity: str) -> Claim:
     """Claim 4 for one replay arm and one quantity (``transfer`` or ``icl``)."""
-    sides = [tuple(final_panel(table, quantity, arm, subset) for subset in ("", "a", "b"))
-             for arm in (replay_arm, baseline_arm)]
+    sides = [final_sides(table, quantity, arm) for arm in (replay_arm, baseline_arm)]
     iv, diff = difference_interval(sides[0][0], sides[1][0])
     components = paired_components(sides[0], sides[1])
     statement = (f"Replay mitigates forgetting: mean {QUANTITIES[quantity].label} of '{replay_arm}' minus "

@@ -36,7 +36,8 @@ from instructmtl.analysis.records import ScoreRecord
 from instructmtl.analysis.reliability import attenuation_ceiling, split_half_reliability
 from instructmtl.analysis.verdict import Claim, Details, correlation_claim, inconclusive_claim
 
-__all__ = ["arm_steps", "checkpoint_panels", "claim_change", "claim_early", "claim_levels", "claim_points"]
+__all__ = ["arm_steps", "checkpoint_panels", "claim_change", "claim_early", "claim_levels", "claim_points",
+           "panel_reliability"]
 
 HALVES = ("a", "b")
 
@@ -68,11 +69,17 @@ def _task_means(panel: Panel) -> dict[str, float]:
     return {t: float(s / c) for t, s, c in zip(panel.tasks, sums, counts, strict=True) if c > 0}
 
 
-def _reliability_details(label: str, half_a: Panel, half_b: Panel) -> tuple[Details, float, float]:
+def panel_reliability(half_a: Panel, half_b: Panel) -> tuple[float, float, int]:
+    """Split-half r and its Spearman-Brown reliability across tasks (means over seeds), and the task count."""
     a, b = _task_means(half_a), _task_means(half_b)
     tasks = sorted(set(a) & set(b))
     r_half, rel = split_half_reliability(np.array([a[t] for t in tasks]), np.array([b[t] for t in tasks]))
-    details: Details = {f"{label}: split-half r (halves a vs b, {len(tasks)} tasks)": r_half,
+    return r_half, rel, len(tasks)
+
+
+def _reliability_details(label: str, half_a: Panel, half_b: Panel) -> tuple[Details, float, float]:
+    r_half, rel, n_tasks = panel_reliability(half_a, half_b)
+    details: Details = {f"{label}: split-half r (halves a vs b, {n_tasks} tasks)": r_half,
                         f"{label}: reliability (Spearman-Brown)": rel}
     return details, r_half, rel
 

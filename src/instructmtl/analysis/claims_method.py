@@ -19,11 +19,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from instructmtl.analysis.bootstrap import Interval, Panel, boot_unit_means, draw_counts, percentile_interval
-from instructmtl.analysis.claims_forgetting import final_panel, paired_components
+from instructmtl.analysis.claims_forgetting import final_sides, paired_components
 from instructmtl.analysis.measures import QUANTITIES, ResultTable, at_final
+from instructmtl.analysis.variance import Components
 from instructmtl.analysis.verdict import MIN_TASKS, Claim, Details, inconclusive_claim, judged_claim
 
-__all__ = ["claim_mtl_method"]
+__all__ = ["claim_mtl_method", "typical_pair_components"]
 
 STATEMENT = ("The MTL method matters: on held-out tasks, the ICL score of the arm with the best MTL "
              "generalization (-target NLL on seen tasks' unseen instances) minus that of the arm with the best "
@@ -100,16 +101,21 @@ def claim_mtl_method(table: ResultTable, excluded_arms: Sequence[str], rng: np.r
                            "by construction there")
     too_thin = f"needs >= {MIN_TASKS} held-out tasks (has {icl.n_tasks})" if icl.n_tasks < MIN_TASKS else ""
     return judged_claim("3", STATEMENT, iv, (icl.n_tasks, len(seeds)), direction=1, threshold=0.0,
-                        details=details, too_thin=too_thin, mde=_pairwise_icl_mde(table, arms))
+                        details=details, too_thin=too_thin, mde=_mde(typical_pair_components(table, arms)))
 
 
-def _pairwise_icl_mde(table: ResultTable, arms: Sequence[str]) -> float:
-    """Median over pairs of competing arms of the MDE of their paired ICL difference.
+def _mde(components: Components | None) -> float:
+    return components.mde() if components is not None else float("nan")
 
-    Which two arms claim 3 compares is decided by the data, so the design's MDE is
-    that of a typical pair; the arg-max choice itself adds spread the bootstrap sees.
+
+def typical_pair_components(table: ResultTable, arms: Sequence[str]) -> Components | None:
+    """Components of the paired ICL difference of the pair of competing arms with the median MDE.
+
+    Which two arms claim 3 compares is decided by the data, so its design is that of a
+    typical pair; the arg-max choice itself adds spread the bootstrap sees. None when no
+    pair has defined components.
     """
-    sides = {a: tuple(final_panel(table, "icl", a, s) for s in ("", "a", "b")) for a in arms}
-    values = [paired_components(sides[a], sides[b]).mde() for i, a in enumerate(arms) for b in arms[i + 1:]]
-    finite = [v for v in values if np.isfinite(v)]
-    return float(np.median(finite)) if finite else float("nan")
+    sides = {a: final_sides(table, "icl", a) for a in arms}
+    pairs = [paired_components(sides[a], sides[b]) for i, a in enumerate(arms) for b in arms[i + 1:]]
+    usable = sorted((c for c in pairs if c.defined), key=lambda c: c.mde())
+    return usable[len(usable) // 2] if usable else None

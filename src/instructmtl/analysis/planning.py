@@ -24,15 +24,15 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from statistics import NormalDist
 
-import numpy as np
 
-from instructmtl.analysis.claims_forgetting import arm_components, final_panel, paired_components
-from instructmtl.analysis.claims_icl import arm_steps
+from instructmtl.analysis.claims_forgetting import arm_components, final_panel, final_sides, paired_components
+from instructmtl.analysis.claims_icl import panel_reliability
+from instructmtl.analysis.claims_method import typical_pair_components
 from instructmtl.analysis.measures import ResultTable
-from instructmtl.analysis.reliability import attenuation_ceiling, split_half_reliability
+from instructmtl.analysis.reliability import attenuation_ceiling
 from instructmtl.analysis.variance import ALPHA, Components, Design
 from instructmtl.analysis.verdict import correlation_mde
 
@@ -148,48 +148,29 @@ def claim_precisions(table: ResultTable, *, baseline_arm: str, replay_arms: Sequ
         instances: eval instances per held-out cell in the pilot (scales eval-instance noise).
     """
     def with_instances(c: Components) -> Components:
-        design = Design(c.design.tasks, c.design.seeds, instances)
-        return Components(c.task, c.seed, c.interaction, c.within, c.within_known, design, c.estimate)
+        return replace(c, design=replace(c.design, instances=instances))
 
-    out = [ClaimPrecision("1", "mean", with_instances(arm_components(table, "transfer", baseline_arm))),
-           ClaimPrecision("1.nll", "mean", with_instances(arm_components(table, "transfer_nll", baseline_arm)))]
-    ceiling = _reliability_ceiling(table, baseline_arm)
-    out += [ClaimPrecision("2.change", "task correlation", threshold=threshold, ceiling=ceiling),
+    out = [ClaimPrecision(cid, "mean", with_instances(arm_components(table, quantity, baseline_arm)))
+           for cid, quantity in (("1", "transfer"), ("1.nll", "transfer_nll"))]
+    out += [ClaimPrecision("2.change", "task correlation", threshold=threshold,
+                           ceiling=_reliability_ceiling(table, baseline_arm)),
             ClaimPrecision("2.points", "point correlation", threshold=threshold),
             ClaimPrecision("2.levels", "task correlation", threshold=threshold)]
-    competing = [a for a in table.arms() if a not in excluded_arms]
-    pairs = [(a, b) for i, a in enumerate(competing) for b in competing[i + 1:]]
-    if pairs:
-        sides = {a: tuple(final_panel(table, "icl", a, s) for s in ("", "a", "b")) for a in competing}
-        components = [with_instances(paired_components(sides[a], sides[b])) for a, b in pairs]
-        usable = [c for c in components if c.defined]
-        if usable:  # the pair with the median MDE stands for "a typical pair" (claim 3 picks its pair from data)
-            usable.sort(key=lambda c: c.mde())
-            out.append(ClaimPrecision("3", "mean", usable[len(usable) // 2]))
+    typical = typical_pair_components(table, [a for a in table.arms() if a not in excluded_arms])
+    if typical is not None:
+        out.append(ClaimPrecision("3", "mean", with_instances(typical)))
     for arm in replay_arms:
         for quantity in ("transfer", "icl"):
-            sides = [tuple(final_panel(table, quantity, a, s) for s in ("", "a", "b")) for a in (arm, baseline_arm)]
-            out.append(ClaimPrecision(f"4.{quantity}.{arm}", "mean",
-                                      with_instances(paired_components(sides[0], sides[1]))))
+            components = paired_components(final_sides(table, quantity, arm), final_sides(table, quantity, baseline_arm))
+            out.append(ClaimPrecision(f"4.{quantity}.{arm}", "mean", with_instances(components)))
     out.append(ClaimPrecision("5", "task correlation", threshold=threshold))
     return out
 
 
 def _reliability_ceiling(table: ResultTable, arm: str) -> float | None:
     """sqrt(rel_transfer × rel_icl_change) of the pilot's final checkpoints, from the eval halves."""
-    final = arm_steps(table, arm, max)
-    rels = []
-    for quantity in ("transfer", "icl_change"):
-        a, b = (final_panel(table, quantity, arm, s) for s in ("a", "b"))
-        if not a.tasks or not b.tasks or not final:
-            return None
-        tasks = sorted(set(a.tasks) & set(b.tasks))
-        xa = np.nanmean(a.align(tasks, a.seeds).values[0], axis=1)
-        xb = np.nanmean(b.align(tasks, a.seeds).values[0], axis=1)
-        keep = np.isfinite(xa) & np.isfinite(xb)
-        if keep.sum() < 3:
-            return None
-        rels.append(split_half_reliability(xa[keep], xb[keep])[1])
+    rels = [panel_reliability(final_panel(table, q, arm, "a"), final_panel(table, q, arm, "b"))[1]
+            for q in ("transfer", "icl_change")]
     ceiling = attenuation_ceiling(*rels)
     return ceiling if math.isfinite(ceiling) else None
 
