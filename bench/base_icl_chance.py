@@ -40,7 +40,8 @@ def per_task_excess(encoding: str, n_eval: int, overrides: list[str]) -> tuple[d
     study = load_study_config(None, overrides)
     collection, _ = build_study_split(study.tasks)
     caps = InstanceCaps(train=16, eval=n_eval, balance_labels=True)
-    splits = [s for s in (split_instances(collection.task(n), caps, 0) for n in collection.tasks) if s.eval]
+    seed = study.tasks.split_seed
+    splits = [s for s in (split_instances(collection.task(n), caps, seed) for n in collection.tasks) if s.eval]
     loaded = load_model(resolve_base(study))
     out = evaluate_tasks(loaded.model, loaded.tokenizer, splits, [encoding], measure="icl", role="held_out",
                          seed=0, max_length=study.icl.max_length)
@@ -50,7 +51,8 @@ def per_task_excess(encoding: str, n_eval: int, overrides: list[str]) -> tuple[d
     for split in splits:
         level = chance[split.name]
         by_category[split.task.categories[0]].append(scores[(split.name, level["metric"])] - float(level["value"]))
-    return by_category, {"base": study.base.name_or_path, "encoding": encoding, "eval_per_task": n_eval}
+    return by_category, {"base": study.base.name_or_path, "encoding": encoding, "eval_per_task": n_eval,
+                         "suite_seed": study.tasks.suite_seed, "split_seed": seed}
 
 
 def interval(values: list[float], rng: np.random.Generator, n: int = 2000) -> tuple[float, float, float]:
@@ -80,8 +82,10 @@ def main() -> None:
     everything = [v for values in by_category.values() for v in values]
     mean, low, high = interval(everything, rng)
     print(f"{'all':24s} {len(everything):5d} {sum(v > 0 for v in everything):5d}  {mean:+.3f} [{low:+.3f}, {high:+.3f}]")
+    selectable = sorted((c for c, row in rows.items() if row["excess"] > 0), key=lambda c: -rows[c]["excess"])
+    print(f"selectable (positive mean excess): {', '.join(selectable)}")
     print(json.dumps({"bench": "base_icl_chance", **facts, "all": {"excess": mean, "ci": [low, high]},
-                      "categories": rows}))
+                      "categories": rows, "selectable": selectable}))
 
 
 if __name__ == "__main__":
