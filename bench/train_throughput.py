@@ -76,7 +76,7 @@ from instructmtl.models.loading import load_model, load_tokenizer  # noqa: E402
 from instructmtl.models.spec import ModelSpec  # noqa: E402
 from instructmtl.training.config import ArmConfig, OptimConfig, TrainDataConfig, TuneConfig  # noqa: E402
 from instructmtl.training.data import InstructionData, build_instruction_data  # noqa: E402
-from instructmtl.training.examples import IGNORE_INDEX, TrainExample  # noqa: E402
+from instructmtl.tokenized.examples import IGNORE_INDEX, TrainExample  # noqa: E402
 from instructmtl.workflows import tune  # noqa: E402
 from instructmtl.workflows.pretrain import METADATA_FILE, cache_path, shipped_dir  # noqa: E402
 

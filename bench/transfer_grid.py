@@ -78,7 +78,7 @@ from instructmtl.evaluation.parallel import resolve_workers, run_all  # noqa: E4
 from instructmtl.evaluation.transfer import prepare_tasks  # noqa: E402
 from instructmtl.models.builtin.tokenizer import train_tokenizer  # noqa: E402
 from instructmtl.tasks.builtin import build_suite  # noqa: E402
-from instructmtl.training.examples import IGNORE_INDEX  # noqa: E402
+from instructmtl.tokenized.examples import IGNORE_INDEX  # noqa: E402
 from instructmtl.workflows.pretrain import shipped_dir  # noqa: E402
 
 LOSS_TOLERANCE = 1e-3

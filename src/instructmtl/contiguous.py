@@ -1,6 +1,6 @@
 """The cheapest cut of an ordered sequence into contiguous runs of bounded length.
 
-Both micro-batching a training step (:func:`instructmtl.training.batches.length_grouped`)
+Both micro-batching a training step (:func:`instructmtl.tokenized.batches.length_grouped`)
 and grouping packed scoring rows into forwards (:mod:`instructmtl.evaluation._packing`)
 cut items, already sorted, into consecutive runs of at most ``longest_run``
 items, where a run's cost depends only on where it begins and ends. That is a

@@ -13,9 +13,10 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from instructmtl.evaluation._prefix_cache import encode, encode_pair, shared_length
+from instructmtl.evaluation._prefix_cache import shared_length
 from instructmtl.evaluation.generation import generate_greedy
 from instructmtl.evaluation.loglik import score_continuations, score_continuations_uncached
+from instructmtl.tokenized.encode import encode, encode_pair
 
 pytestmark = pytest.mark.slow
 

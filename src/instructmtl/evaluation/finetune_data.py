@@ -11,7 +11,7 @@ seed alone, never from a checkpoint:
 * the demonstrations of a ``pos-k`` encoding, drawn from the task's positive
   examples and then from train instances that no fine-tune uses.
 
-Token ids follow the scorers' rule (:func:`~instructmtl.evaluation._prefix_cache.encode_pair`
+Token ids follow the scorers' rule (:func:`~instructmtl.tokenized.encode.encode_pair`
 on ``prefix + query`` and the completion, no special tokens; instruction-tuning uses
 the same rule), not piece-by-piece ids: a byte-level BPE splits
 ``"\\n\\nNow"`` differently from ``"\\n\\n"`` + ``"Now"``, and a model
@@ -34,7 +34,7 @@ from transformers import PreTrainedTokenizerBase
 from instructmtl.prompts import Prompt, TaskPrompter, fit_to_context, parse_encoding
 from instructmtl.tasks.schema import Instance, Task
 from instructmtl.tasks.selection import TaskSplit
-from instructmtl.training.examples import TrainExample, tokenize_prompt
+from instructmtl.tokenized.examples import TrainExample, tokenize_prompt
 
 __all__ = ["FewShotTask", "build_few_shot_task", "cycle_order", "step_indices"]
 
@@ -75,7 +75,7 @@ class FewShotTask:
 def example_from_prompt(prompt: Prompt, tokenizer: PreTrainedTokenizerBase, max_length: int) -> TrainExample:
     """Token ids of the prompt and its completion, split where the scorer splits them.
 
-    The same tokenization instruction-tuning uses (:func:`~instructmtl.training.examples.tokenize_prompt`).
+    The same tokenization instruction-tuning uses (:func:`~instructmtl.tokenized.examples.tokenize_prompt`).
 
     Raises:
         PromptTooLongError: when the target alone is longer than ``max_length``.

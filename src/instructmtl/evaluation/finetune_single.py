@@ -4,8 +4,8 @@ A fine-tune trains a copy of a checkpoint for ``config.steps`` AdamW steps on
 the first ``n`` train instances of a task, ``min(n, batch_size)`` per step,
 cycling in :func:`~instructmtl.evaluation.finetune_data.cycle_order`; the
 loss is the mean NLL over the target tokens of the step (the training
-library's :func:`~instructmtl.training.batches.collate` and
-:func:`~instructmtl.training.batches.per_example_nll`).
+library's :func:`~instructmtl.tokenized.batches.collate` and
+:func:`~instructmtl.tokenized.batches.per_example_nll`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from transformers import PreTrainedModel
 from instructmtl.errors import TrainingDivergedError
 from instructmtl.evaluation.finetune_config import FinetuneConfig, LoraSettings
 from instructmtl.evaluation.finetune_data import FewShotTask, cycle_order, step_indices
-from instructmtl.training.batches import collate, per_example_nll
+from instructmtl.tokenized.batches import collate, per_example_nll
 
 __all__ = ["Finetuned", "adamw", "autocast", "check_finite", "finetune_one", "is_decayed"]
 

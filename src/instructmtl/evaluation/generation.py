@@ -21,7 +21,8 @@ import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from instructmtl.errors import InstructMTLError
-from instructmtl.evaluation._prefix_cache import PrefixCache, encode_all, left_padded, prefix_cache_for
+from instructmtl.evaluation._prefix_cache import PrefixCache, left_padded, prefix_cache_for
+from instructmtl.tokenized.encode import encode_all
 
 __all__ = ["generate_greedy", "max_new_tokens_for"]
 

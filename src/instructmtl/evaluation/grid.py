@@ -52,7 +52,7 @@ from instructmtl.evaluation.finetune_data import FewShotTask, cycle_order, step_
 from instructmtl.evaluation.finetune_single import adamw, autocast, check_finite
 from instructmtl.evaluation.grid_attention import ATTENTION_NAME
 from instructmtl.evaluation.grid_batch import packed_length, shared_prefix_length, step_inputs
-from instructmtl.training.examples import IGNORE_INDEX
+from instructmtl.tokenized.examples import IGNORE_INDEX
 
 __all__ = [
     "Chunk", "Member", "TrainedChunk", "clip_per_member", "concurrent_chunks", "load_member", "member_bytes",

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import torch
 
 from instructmtl.evaluation._prefix_cache import shared_length
-from instructmtl.training.examples import IGNORE_INDEX, TrainExample
+from instructmtl.tokenized.examples import IGNORE_INDEX, TrainExample
 
 __all__ = ["StepInputs", "packed_length", "shared_prefix_length", "step_inputs"]
 

@@ -13,7 +13,7 @@ how many instances share a row is chosen for the least estimated cost
 reference (one forward per ``query + continuation``) that this must equal.
 
 Tokenization is lm-evaluation-harness's (see
-:func:`._prefix_cache.encode_many_choices`, context ``prefix + query``), so
+:func:`instructmtl.tokenized.encode.encode_many_choices`, context ``prefix + query``), so
 the numbers can be compared with it token for token.
 """
 
@@ -27,7 +27,8 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from instructmtl.errors import InstructMTLError
 from instructmtl.evaluation._packing import CostModel, Instance, PackedBatch, pack_rows, packed_batch
-from instructmtl.evaluation._prefix_cache import PrefixCache, encode_many_choices, prefix_cache_for
+from instructmtl.evaluation._prefix_cache import PrefixCache, prefix_cache_for
+from instructmtl.tokenized.encode import encode_many_choices
 
 __all__ = ["ContinuationScore", "score_continuations", "score_continuations_uncached", "target_nll"]
 

@@ -17,7 +17,7 @@ from transformers import PreTrainedTokenizerBase
 
 from instructmtl.prompts import FitReport, TaskPrompter, fit_to_context, parse_encoding
 from instructmtl.tasks.selection import TaskSplit
-from instructmtl.training.examples import TrainExample, tokenize_prompt
+from instructmtl.tokenized.examples import TrainExample, tokenize_prompt
 
 
 @dataclass

@@ -28,7 +28,7 @@ import torch
 from accelerate import Accelerator
 
 from instructmtl.mtl import ConflictDiagnostics, JacobianAggregator, LossWeighting, WeightingState, gradient_conflict
-from instructmtl.training.batches import MicroBatch, lm_block_nll, per_example_nll
+from instructmtl.tokenized.batches import MicroBatch, lm_block_nll, per_example_nll
 
 
 @dataclass

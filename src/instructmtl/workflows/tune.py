@@ -35,7 +35,7 @@ from instructmtl.errors import InstructMTLError, TrainingDivergedError
 from instructmtl.models.checkpoint import save_checkpoint
 from instructmtl.models.loading import load_model
 from instructmtl.training.attention import use_fp32_attention_for_cpu_bf16
-from instructmtl.training.batches import MicroBatch, collate, length_grouped, lm_block_nll
+from instructmtl.tokenized.batches import MicroBatch, collate, length_grouped, lm_block_nll
 from instructmtl.training.config import TuneConfig
 from instructmtl.training.data import InstructionData, build_instruction_data
 from instructmtl.training.distributed import check_launch

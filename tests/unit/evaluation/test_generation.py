@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from instructmtl.errors import InstructMTLError
-from instructmtl.evaluation._prefix_cache import encode
+from instructmtl.tokenized.encode import encode
 from instructmtl.evaluation.generation import generate_greedy, max_new_tokens_for
 
 PREFIX = (

@@ -16,15 +16,10 @@ import pytest
 import torch
 
 from instructmtl.errors import InstructMTLError
-from instructmtl.evaluation._prefix_cache import (
-    compute_prefix_cache,
-    encode,
-    encode_choices,
-    encode_pair,
-    shared_length,
-)
 from instructmtl.evaluation import loglik
+from instructmtl.evaluation._prefix_cache import compute_prefix_cache, shared_length
 from instructmtl.evaluation.loglik import score_continuations, score_continuations_uncached, target_nll
+from instructmtl.tokenized.encode import encode, encode_choices, encode_pair
 
 PREFIXES = [
     "Definition: answer the question about the animal.\n\nPositive example 1 -\n\nInput: The cat sat.\nOutput: cat\n\n",

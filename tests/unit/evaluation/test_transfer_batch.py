@@ -12,8 +12,8 @@ from transformers import LlamaConfig, LlamaForCausalLM
 from instructmtl.evaluation.grid import _per_member_loss
 from instructmtl.evaluation.grid_attention import ATTENTION_NAME
 from instructmtl.evaluation.grid_batch import packed_length, shared_prefix_length, step_inputs
-from instructmtl.training.batches import collate, per_example_nll
-from instructmtl.training.examples import IGNORE_INDEX, TrainExample
+from instructmtl.tokenized.batches import collate, per_example_nll
+from instructmtl.tokenized.examples import IGNORE_INDEX, TrainExample
 
 PAD = 0
 

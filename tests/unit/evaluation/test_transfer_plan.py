@@ -11,7 +11,7 @@ from instructmtl.evaluation.finetune_config import FinetuneConfig
 from instructmtl.evaluation.finetune_data import cycle_order, step_indices
 from instructmtl.evaluation.grid import Member, clip_per_member, concurrent_chunks, member_bytes, plan_chunks
 from instructmtl.evaluation.transfer import FinetuneScore, transfer_deltas
-from instructmtl.training.examples import TrainExample
+from instructmtl.tokenized.examples import TrainExample
 
 
 def test_config_sorts_counts_and_canonicalises_the_encoding() -> None:

@@ -9,8 +9,8 @@ from transformers import AutoModelForCausalLM
 
 import instructmtl.training.attention as attention
 from instructmtl.training.attention import NAME, use_fp32_attention_for_cpu_bf16
-from instructmtl.training.batches import collate
-from instructmtl.training.examples import TrainExample
+from instructmtl.tokenized.batches import collate
+from instructmtl.tokenized.examples import TrainExample
 
 
 def _batch():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from instructmtl.training.data import InstructionData
-from instructmtl.training.examples import TrainExample
+from instructmtl.tokenized.examples import TrainExample
 
 
 def data(seed: int) -> InstructionData:

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from instructmtl.contiguous import cheapest_runs
-from instructmtl.training.examples import IGNORE_INDEX, TrainExample
+from instructmtl.tokenized.examples import IGNORE_INDEX, TrainExample
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ import torch
 
 from instructmtl.prompts import TaskPrompter, parse_encoding
 from instructmtl.tasks.builtin import build_suite
-from instructmtl.training.batches import collate
-from instructmtl.training.examples import TrainExample, tokenize_prompt
+from instructmtl.tokenized.batches import collate
+from instructmtl.tokenized.examples import TrainExample, tokenize_prompt
 from instructmtl.training.step import StepStats
 
 

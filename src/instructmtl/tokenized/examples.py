@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from transformers import PreTrainedTokenizerBase
 
 from instructmtl.errors import PromptTooLongError
-from instructmtl.evaluation._prefix_cache import encode_choices
+from instructmtl.tokenized.encode import encode_choices
 from instructmtl.prompts import Prompt
 
 IGNORE_INDEX = -100
@@ -57,7 +57,7 @@ def tokenize_prompt(
     """Tokenizes one prompt and its completion exactly as the evaluation scorers read them.
 
     The ids are lm-evaluation-harness's split of ``text + completion`` (see
-    :func:`instructmtl.evaluation._prefix_cache.encode_pair`), with no BOS, so a
+    :func:`instructmtl.tokenized.encode.encode_pair`), with no BOS, so a
     model is trained on the very segmentation it is scored on.
 
     Args:

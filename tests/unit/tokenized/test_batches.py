@@ -8,8 +8,8 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForCausalLM
 
-from instructmtl.training.batches import collate, length_grouped, per_example_nll
-from instructmtl.training.examples import TrainExample
+from instructmtl.tokenized.batches import collate, length_grouped, per_example_nll
+from instructmtl.tokenized.examples import TrainExample
 
 
 def example(ids: list[int], target: int, task: str = "t") -> TrainExample:
