@@ -93,7 +93,7 @@ def test_claims_are_recomputed_from_the_csv_export(uninterrupted: Path, tmp_path
     import numpy as np
 
     from instructmtl.analysis import ResultTable, evaluate_claims, records_from_rows
-    from instructmtl.study.store import ResultsStore
+    from instructmtl.results.store import ResultsStore
 
     csv_path = tmp_path / "scores.csv"
     done = subprocess.run([sys.executable, "-m", "instructmtl", "export", str(uninterrupted), "--format", "csv",

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 
 from instructmtl.errors import InstructMTLError
-from instructmtl.study.store import ResultsStore, results_path
+from instructmtl.results.store import ResultsStore, results_path
 
 
 class ExportFormat(str, Enum):

@@ -22,7 +22,7 @@ from instructmtl.cli.run_cmd import claims_table
 from instructmtl.errors import InstructMTLError
 from instructmtl.report import AnalysisSettings, analysis_settings, build_report
 from instructmtl.report.content import pick_study
-from instructmtl.study.store import ResultsStore, results_path
+from instructmtl.results.store import ResultsStore, results_path
 
 
 def _stored_settings(store_file: Path, study_id: str | None) -> AnalysisSettings:

@@ -32,8 +32,8 @@ from instructmtl.errors import ConfigError, InstructMTLError
 from instructmtl.report.content import collect
 from instructmtl.report.document import build_document
 from instructmtl.report.render import FIGURES_DIR, to_html, to_markdown
-from instructmtl.study.atomic import atomic_write_bytes, atomic_write_text
-from instructmtl.study.store import ResultsStore
+from instructmtl.results.atomic import atomic_write_bytes, atomic_write_text
+from instructmtl.results.store import ResultsStore
 
 __all__ = ["AnalysisSettings", "BuiltReport", "analysis_settings", "build_report", "config_arm_names"]
 

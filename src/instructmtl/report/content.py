@@ -32,8 +32,8 @@ from instructmtl.analysis.claims_icl import checkpoint_panels
 from instructmtl.analysis.validity import final_checkpoint_ids, study_checks
 from instructmtl.errors import InstructMTLError
 from instructmtl.report import figures
-from instructmtl.study.records import JobRecord, RunRecord, StudyRecord
-from instructmtl.study.store import ResultsStore
+from instructmtl.results.records import JobRecord, RunRecord, StudyRecord
+from instructmtl.results.store import ResultsStore
 
 __all__ = ["FigureImage", "ReportContent", "StageSummary", "collect", "pick_study"]
 

@@ -20,7 +20,7 @@ from instructmtl.analysis.variance import Design
 from instructmtl.errors import InstructMTLError
 from instructmtl.report.build import analysis_settings
 from instructmtl.report.content import pick_study
-from instructmtl.study.store import ResultsStore, results_path
+from instructmtl.results.store import ResultsStore, results_path
 
 __all__ = ["Pilot", "read_pilot"]
 

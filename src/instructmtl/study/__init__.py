@@ -1,8 +1,9 @@
-"""A whole study: its config and presets, the job graph, executors, the results store and the facts it records.
+"""A whole study: its config and presets, the job graph, executors and the facts it records.
 
 ``config`` (``StudyConfig`` and the presets), ``jobs`` (the job graph: tune every arm × seed,
 evaluate and transfer every checkpoint), ``runner`` (runs the graph, resumably, then the
-report), ``executors`` (local processes, Ray), ``store`` (SQLite: scores, jobs, facts),
-``setup_facts`` / ``corpus_facts`` / ``fit_plan`` (what the validity checks read).
+report), ``executors`` (local processes, Ray),
+``setup_facts`` / ``corpus_facts`` / ``fit_plan`` (what the validity checks read). The results store
+the jobs write is :mod:`instructmtl.results`.
 Nothing is imported here: import the module you need.
 """

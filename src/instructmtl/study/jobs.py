@@ -23,8 +23,8 @@ from instructmtl.evaluation.transfer import run_transfer
 from instructmtl.models import ModelSpec, load_model
 from instructmtl.models.checkpoint import read_checkpoint_metadata
 from instructmtl.study.config import StudyConfig
-from instructmtl.study.records import CheckpointRecord, Prediction, RunRecord, ScoreRow
-from instructmtl.study.store import ResultsStore, default_worker
+from instructmtl.results.records import CheckpointRecord, Prediction, RunRecord, ScoreRow
+from instructmtl.results.store import ResultsStore, default_worker
 from instructmtl.study.fit_plan import fit_plan
 from instructmtl.training.config import run_dir
 

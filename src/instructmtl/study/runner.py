@@ -21,14 +21,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from instructmtl.config import config_hash, dump_yaml
 from instructmtl.models import ModelSpec
+from instructmtl.report import analysis_settings, build_report
 from instructmtl.study.config import StudyConfig
 from instructmtl.study.executors import run_local, run_ray
 from instructmtl.study.jobs import Job, StudyContext, build_jobs
 from instructmtl.config.tasks import build_study_split
-from instructmtl.study.records import StudyRecord
+from instructmtl.results.records import StudyRecord
 from instructmtl.study.corpus_facts import record_corpus_facts
 from instructmtl.study.setup_facts import setup_facts
-from instructmtl.study.store import ResultsStore
+from instructmtl.results.store import ResultsStore
+from instructmtl.workflows.pretrain import resolve_base as pretrained_dir
 
 VERSIONED = ("instructmtl", "torch", "transformers", "accelerate", "torchjd", "peft", "tokenizers", "rouge-score")
 
@@ -56,8 +58,6 @@ def resolve_base(config: StudyConfig) -> ModelSpec:
     preset = config.builtin_preset
     if preset is None:
         return config.base
-    from instructmtl.workflows.pretrain import resolve_base as pretrained_dir
-
     return config.base.model_copy(update={"name_or_path": str(pretrained_dir(preset))})
 
 
@@ -83,8 +83,6 @@ def main(config: StudyConfig, console: Console | None = None) -> StudyResult:
     ran = _run_jobs(config, ctx, jobs, done, stage_seconds)
 
     report_started = time.perf_counter()
-    from instructmtl.report import analysis_settings, build_report
-
     settings = analysis_settings(dump_yaml(config), str(out / "config.yaml"))
     built = build_report(ctx.store_path, out, baseline_arm=settings.baseline_arm, replay_arms=settings.replay_arms,
                          excluded_arms=settings.excluded_arms, seed=settings.seed, n_resamples=settings.n_resamples,

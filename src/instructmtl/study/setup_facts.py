@@ -1,7 +1,7 @@
 """Facts about a study measured when it is set up, before any job runs: what the validity checks read.
 
 Each fact is computed where its data is and stored in the results store's
-``facts`` table (:meth:`~instructmtl.study.store.ResultsStore.record_fact`), so
+``facts`` table (:meth:`~instructmtl.results.store.ResultsStore.record_fact`), so
 the report needs nothing but the store:
 
 * ``leakage.split`` / ``leakage.demonstrations``: no held-out eval instance among

@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 
 from instructmtl.analysis import ScoreRecord, records_from_rows
-from instructmtl.study.records import CheckpointRecord, RunRecord, ScoreRow, StudyRecord
-from instructmtl.study.store import ResultsStore, default_worker
+from instructmtl.results.records import CheckpointRecord, RunRecord, ScoreRow, StudyRecord
+from instructmtl.results.store import ResultsStore, default_worker
 
 STUDY = "synthetic"
 BASE_ARM = "base"

@@ -10,7 +10,7 @@ from unit.analysis.synthetic import ArmTruth, fill_store, synthetic_rows
 
 from instructmtl.analysis import ResultTable, evaluate_claims, records_from_rows
 from instructmtl.analysis.claims_forgetting import claim_forgetting
-from instructmtl.study.store import ResultsStore, results_path
+from instructmtl.results.store import ResultsStore, results_path
 
 
 def test_claims_from_the_csv_export_equal_claims_from_the_store(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from unit.analysis.synthetic import ArmTruth, fill_store, synthetic_rows
 
-from instructmtl.study.store import results_path
+from instructmtl.results.store import results_path
 
 
 @pytest.fixture(scope="module")

@@ -21,8 +21,8 @@ from instructmtl.analysis.variance import Design, t_quantile
 from instructmtl.cli import app
 from instructmtl.errors import InstructMTLError
 from instructmtl.report.planning import read_pilot
-from instructmtl.study.records import CheckpointRecord, RunRecord, ScoreRow, StudyRecord
-from instructmtl.study.store import ResultsStore, results_path
+from instructmtl.results.records import CheckpointRecord, RunRecord, ScoreRow, StudyRecord
+from instructmtl.results.store import ResultsStore, results_path
 
 TASK, SEED, INTERACTION, WITHIN = 0.01, 0.002, 0.0009, 0.0016
 TASKS, SEEDS, INSTANCES = 30, 3, 24

@@ -12,7 +12,7 @@ import pytest
 from instructmtl.analysis import Check
 from instructmtl.errors import ConfigError, InstructMTLError
 from instructmtl.report import AnalysisSettings, BuiltReport, analysis_settings, build_report
-from instructmtl.study.store import results_path
+from instructmtl.results.store import results_path
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 ARGS = {"baseline_arm": "baseline", "replay_arms": ["replay_0.2"], "seed": 3, "n_resamples": 200,

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from instructmtl.cli import app
 from instructmtl.errors import InstructMTLError
-from instructmtl.study.store import ResultsStore, results_path
+from instructmtl.results.store import ResultsStore, results_path
 
 runner = CliRunner()
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from instructmtl.study._schema import FLOAT_COLUMNS, INT_COLUMNS, SCORE_COLUMNS
+from instructmtl.results._schema import FLOAT_COLUMNS, INT_COLUMNS, SCORE_COLUMNS
 
 
 __all__ = ["write_csv", "write_parquet"]

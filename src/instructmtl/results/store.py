@@ -34,10 +34,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from instructmtl.errors import InstructMTLError
-from instructmtl.study._schema import DDL, SCHEMA_VERSION, SCORE_COLUMNS
-from instructmtl.study._tables import write_csv, write_parquet
-from instructmtl.study.atomic import atomic_write
-from instructmtl.study.records import (
+from instructmtl.results._schema import DDL, SCHEMA_VERSION, SCORE_COLUMNS
+from instructmtl.results._tables import write_csv, write_parquet
+from instructmtl.results.atomic import atomic_write
+from instructmtl.results.records import (
     CheckpointRecord,
     JobRecord,
     Prediction,

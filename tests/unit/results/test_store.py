@@ -15,8 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from instructmtl.errors import InstructMTLError
-from instructmtl.study.records import CheckpointRecord, Prediction, RunRecord, ScoreRow, StudyRecord
-from instructmtl.study.store import SCORE_COLUMNS, ResultsStore, default_worker, results_path
+from instructmtl.results.records import CheckpointRecord, Prediction, RunRecord, ScoreRow, StudyRecord
+from instructmtl.results.store import SCORE_COLUMNS, ResultsStore, default_worker, results_path
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -76,8 +76,8 @@ def test_process_killed_mid_transaction_leaves_nothing_and_job_is_reset(tmp_path
     script = textwrap.dedent(
         f"""
         import os
-        from instructmtl.study.records import ScoreRow, StudyRecord
-        from instructmtl.study.store import ResultsStore, default_worker
+        from instructmtl.results.records import ScoreRow, StudyRecord
+        from instructmtl.results.store import ResultsStore, default_worker
         store = ResultsStore.open({str(path)!r})
         store.record_study(StudyRecord("s", "study", "", "h"))
         assert store.claim_job("icl|a", "icl", default_worker())

@@ -1,6 +1,6 @@
 """The typed rows the results store writes and reads back.
 
-Kept apart from :mod:`instructmtl.study.store` so the store module holds only
+Kept apart from :mod:`instructmtl.results.store` so the store module holds only
 SQL and transactions. Each record validates its closed vocabularies (measure,
 metric, role, status) when it is built: a typo in the runner must fail where it
 is made, not show up later as a row that no analysis selects.
