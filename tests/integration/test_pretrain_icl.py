@@ -15,7 +15,8 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from typer.testing import CliRunner
 
 from instructmtl.cli import app
-from instructmtl.models.builtin import PRESETS, PretrainRecipe, build_model, icl_probe, recipe_key
+from instructmtl.evaluation.probe import icl_probe
+from instructmtl.models.builtin import PRESETS, PretrainRecipe, build_model, recipe_key
 from instructmtl.tasks.builtin import build_suite, default_split
 from instructmtl.workflows.pretrain import read_metadata, resolve_base, shipped_dir
 

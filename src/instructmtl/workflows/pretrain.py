@@ -29,13 +29,13 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from instructmtl.corpus import BuiltinCorpusConfig
 from instructmtl.errors import ConfigError
+from instructmtl.evaluation.probe import icl_probe
 from instructmtl.models.builtin import (
     METADATA_FILE,
     PRESETS,
     BaseMetadata,
     Preset,
     PretrainRecipe,
-    icl_probe,
     pretrain_model,
     recipe_key,
     save_base,

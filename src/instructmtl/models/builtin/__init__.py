@@ -1,11 +1,11 @@
-"""The built-in base model: its own BPE tokenizer, Llama-style presets, the pretraining recipe and the ICL probe.
+"""The built-in base model: its own BPE tokenizer, Llama-style presets and the pretraining recipe.
 
 Once trained and saved, the built-in model is an ordinary Hugging Face model
-directory; nothing downstream treats it differently from a hub model.
+directory; nothing downstream treats it differently from a hub model. Its ICL probe,
+which scores with the evaluation code, is :mod:`instructmtl.evaluation.probe`.
 """
 
 from instructmtl.models.builtin.presets import MICRO, SMALL, TINY, Precision, Preset
-from instructmtl.models.builtin.probe import IclPoint, icl_curve, icl_probe
 from instructmtl.models.builtin.recipe import (
     METADATA_FILE,
     RECIPE_VERSION,
@@ -27,13 +27,10 @@ __all__ = [
     "PRESETS",
     "RECIPE_VERSION",
     "BaseMetadata",
-    "IclPoint",
     "Precision",
     "Preset",
     "PretrainRecipe",
     "build_model",
-    "icl_curve",
-    "icl_probe",
     "pretrain_model",
     "recipe_key",
     "save_base",

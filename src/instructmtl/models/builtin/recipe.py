@@ -63,7 +63,7 @@ def recipe_key(recipe: PretrainRecipe, preset: Preset) -> str:
 
 
 class IclFigure(BaseModel):
-    """One point of the ICL probe, as stored in the metadata (see :mod:`.probe`)."""
+    """One point of the ICL probe, as stored in the metadata (see :mod:`instructmtl.evaluation.probe`)."""
 
     model_config = ConfigDict(frozen=True)
 

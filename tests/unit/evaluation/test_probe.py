@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from instructmtl.errors import PromptTooLongError
-from instructmtl.models.builtin import MICRO, build_model, icl_curve, icl_probe, train_tokenizer
-from instructmtl.models.builtin.probe import _prompts
+from instructmtl.evaluation.probe import _prompts, icl_curve, icl_probe
+from instructmtl.models.builtin import MICRO, build_model, train_tokenizer
 from instructmtl.tasks.builtin import build_suite
 
 PRESET = dataclasses.replace(MICRO, context_len=512)
