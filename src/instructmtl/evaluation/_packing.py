@@ -23,7 +23,7 @@ alone. The mask is additive (0 or the dtype's minimum), which both the
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from transformers import PreTrainedModel
@@ -216,76 +216,109 @@ class PackedBatch:
         return mask.masked_fill_(~visible, torch.finfo(dtype).min)[:, None]
 
 
+@dataclass
+class _Row:
+    """One row as it is laid out, one entry per token (the fields of :class:`PackedBatch`, unpadded)."""
+
+    ids: list[int] = field(default_factory=list)
+    positions: list[int] = field(default_factory=list)
+    segment: list[int] = field(default_factory=list)
+    branch: list[int] = field(default_factory=list)
+    keep: list[bool] = field(default_factory=list)
+
+    def append(self, ids: Sequence[int], first_position: int, segment: int, branch: int, keep: Sequence[bool]) -> None:
+        """Appends a run of tokens of one sequence, at positions from ``first_position`` on."""
+        self.ids += ids
+        self.positions += range(first_position, first_position + len(ids))
+        self.segment += [segment] * len(ids)
+        self.branch += [branch] * len(ids)
+        self.keep += keep
+
+
+@dataclass
+class _ScoredTokens:
+    """Every scored token of a batch, in scoring order, and the counters that number them.
+
+    Attributes:
+        logit: per scored token, the index of the kept logits that predict it.
+        target: per scored token, its id.
+        continuation: per scored token, the continuation it belongs to (scoring order).
+        kept: logits kept so far, row-major: the index the next kept logit gets.
+        continuations: continuations numbered so far.
+    """
+
+    logit: list[int] = field(default_factory=list)
+    target: list[int] = field(default_factory=list)
+    continuation: list[int] = field(default_factory=list)
+    kept: int = 0
+    continuations: int = 0
+
+    def keep(self, count: int) -> int:
+        """Numbers ``count`` more kept logits; returns the index of the first."""
+        first = self.kept
+        self.kept += count
+        return first
+
+    def score(self, continuation: int, logits: Sequence[int], targets: Sequence[int]) -> None:
+        """Records that ``logits[i]`` scores ``targets[i]``, a token of ``continuation``."""
+        self.logit += logits
+        self.target += targets
+        self.continuation += [continuation] * len(targets)
+
+
+def _lay_out(instance: Instance, start: int, segment: int, row: _Row, scored: _ScoredTokens) -> None:
+    """Appends ``instance`` to ``row``: its query, then each multi-token label's tokens but the last.
+
+    The query's last logits score every label's first token; a fed label token's
+    logits score the label's next token.
+    """
+    query = instance.context[start:]
+    row.append(query, start, segment, 0, [False] * (len(query) - 1) + [True])
+    query_logit = scored.keep(1)
+    label_start = start + len(query)
+    branch = 0  # the instance's multi-token labels so far: each is its own branch after the query
+    for label in instance.continuations:
+        continuation = scored.continuations
+        scored.continuations += 1
+        scored.score(continuation, [query_logit], [label[0]])
+        fed = label[:-1]
+        if fed:
+            branch += 1
+            row.append(fed, label_start, segment, branch, [True] * len(fed))
+            first = scored.keep(len(fed))
+            scored.score(continuation, range(first, first + len(fed)), label[1:])
+
+
 def packed_batch(
     instances: Sequence[Instance], rows: Sequence[Sequence[int]], start: int, device: torch.device | str = "cpu"
 ) -> PackedBatch:
     """Lays out ``rows`` of instances (indices into ``instances``) after ``start`` cached tokens."""
-    ids, positions, segments, branches, keeps = [], [], [], [], []
-    score_position: list[int] = []
-    score_target: list[int] = []
-    score_owner: list[int] = []
-    order: list[int] = []
-    n_scored = 0
-    kept = 0  # kept logits so far, which is the index of the next one (row-major order)
-    for row in rows:
-        row_ids: list[int] = []
-        row_positions: list[int] = []
-        row_segment: list[int] = []
-        row_branch: list[int] = []
-        row_keep: list[bool] = []
-        for index in row:
-            instance = instances[index]
-            query = instance.context[start:]
-            local = len(order)
-            row_ids += query
-            row_positions += range(start, start + len(query))
-            row_segment += [local] * len(query)
-            row_branch += [0] * len(query)
-            row_keep += [False] * (len(query) - 1) + [True]
-            first = kept
-            kept += 1
-            branch = 0
-            for cont in instance.continuations:
-                owner = n_scored
-                n_scored += 1
-                score_position.append(first)
-                score_target.append(cont[0])
-                score_owner.append(owner)
-                fed = cont[:-1]
-                if fed:
-                    branch += 1
-                    row_ids += fed
-                    row_positions += range(start + len(query), start + len(query) + len(fed))
-                    row_segment += [local] * len(fed)
-                    row_branch += [branch] * len(fed)
-                    row_keep += [True] * len(fed)
-                    score_position += range(kept, kept + len(fed))
-                    score_target += cont[1:]
-                    score_owner += [owner] * len(fed)
-                    kept += len(fed)
+    laid_out: list[_Row] = []
+    scored = _ScoredTokens()
+    order: list[int] = []  # instance indices in scoring order; an instance's segment is its place here
+    for indices in rows:
+        row = _Row()
+        for index in indices:
+            _lay_out(instances[index], start, len(order), row, scored)
             order.append(index)
-        ids.append(row_ids)
-        positions.append(row_positions)
-        segments.append(row_segment)
-        branches.append(row_branch)
-        keeps.append(row_keep)
-    width = max(len(r) for r in ids)
+        laid_out.append(row)
+    width = max(len(row.ids) for row in laid_out)
 
-    def padded(lists: list[list], pad: int | bool, dtype: torch.dtype) -> torch.Tensor:
-        return torch.tensor([r + [pad] * (width - len(r)) for r in lists], dtype=dtype, device=device)
+    def padded(values: list[list[int]] | list[list[bool]], pad: int | bool, dtype: torch.dtype) -> torch.Tensor:
+        return torch.tensor([v + [pad] * (width - len(v)) for v in values], dtype=dtype, device=device)
 
     def flat(values: list[int]) -> torch.Tensor:
         return torch.tensor(values, dtype=torch.long, device=device)
 
     return PackedBatch(
         instances=tuple(order),
-        input_ids=padded(ids, 0, torch.long),
-        position_ids=padded(positions, 0, torch.long),
-        segment=padded(segments, -1, torch.long),
-        branch=padded(branches, 0, torch.long),
-        keep=padded(keeps, False, torch.bool),
-        score_position=flat(score_position),
-        score_target=flat(score_target),
-        score_owner=flat(score_owner),
-        n_scored=n_scored,
+        input_ids=padded([row.ids for row in laid_out], 0, torch.long),
+        position_ids=padded([row.positions for row in laid_out], 0, torch.long),
+        segment=padded([row.segment for row in laid_out], -1, torch.long),
+        branch=padded([row.branch for row in laid_out], 0, torch.long),
+        keep=padded([row.keep for row in laid_out], False, torch.bool),
+        score_position=flat(scored.logit),
+        score_target=flat(scored.target),
+        score_owner=flat(scored.continuation),
+        n_scored=scored.continuations,
     )

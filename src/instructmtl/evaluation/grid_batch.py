@@ -33,7 +33,7 @@ at the positions that predict a target token (``targets``), gathered per member.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 
@@ -94,6 +94,87 @@ def packed_length(rows: Sequence[TrainExample], prefix: int) -> int:
     return prefix + sum(len(_tail(ex, prefix)) for ex in rows)
 
 
+@dataclass(frozen=True)
+class _Sizes:
+    """The sizes every member of the step is padded to (the largest over members).
+
+    Attributes:
+        packed: packed positions of a member (T): its prefix once, then every row's tail.
+        targets: target tokens of a member (N).
+        prefix: keys of the prefix block (P): the longest prefix.
+        queries: query slots of a segment (Q): the longest row tail.
+        segments: segments of a member (G): its prefix's pieces, then one per row.
+    """
+
+    packed: int
+    targets: int
+    prefix: int
+    queries: int
+    segments: int
+
+    @classmethod
+    def of(cls, members: Sequence[tuple[Sequence[TrainExample], int]]) -> _Sizes:
+        """The sizes of the step whose members are ``(rows, prefix length)``."""
+        # segments hold at most one row's tail of queries: a long prefix (demonstrations) is cut into
+        # several segments rather than padding every row's segment to the prefix's length
+        queries = max(len(_tail(ex, prefix)) for rows, prefix in members for ex in rows)
+        return cls(
+            packed=max(packed_length(rows, prefix) for rows, prefix in members),
+            targets=max(sum(ex.n_target_tokens for ex in rows) for rows, _ in members),
+            prefix=max(prefix for _, prefix in members),
+            queries=queries,
+            segments=max(-(-prefix // queries) + len(rows) for rows, prefix in members),
+        )
+
+
+@dataclass(frozen=True)
+class _Tensors:
+    """The step's tensors while they are filled in: member-major, or one member's views of them.
+
+    Attributes:
+        ids, positions, token_slot: ``[M, T]``, per packed position.
+        segment_query: ``[M, G, Q]``, per segment and query slot.
+        visible: ``[M, G, Q, P + Q]`` which keys each query sees (the mask before it is made additive).
+        targets, labels: ``[M, N]``, per target token.
+    """
+
+    ids: torch.Tensor
+    positions: torch.Tensor
+    token_slot: torch.Tensor
+    segment_query: torch.Tensor
+    visible: torch.Tensor
+    targets: torch.Tensor
+    labels: torch.Tensor
+
+    @classmethod
+    def empty(cls, members: int, sizes: _Sizes, pad_id: int) -> _Tensors:
+        visible = torch.zeros((members, sizes.segments, sizes.queries, sizes.prefix + sizes.queries), dtype=torch.bool)
+        # a padding query slot sees its own first key slot only (any finite row keeps softmax finite; never read)
+        visible[..., sizes.prefix] = True
+        return cls(
+            ids=torch.full((members, sizes.packed), pad_id, dtype=torch.long),
+            positions=torch.zeros((members, sizes.packed), dtype=torch.long),
+            token_slot=torch.zeros((members, sizes.packed), dtype=torch.long),
+            segment_query=torch.zeros((members, sizes.segments, sizes.queries), dtype=torch.long),
+            visible=visible,
+            targets=torch.zeros((members, sizes.targets), dtype=torch.long),
+            labels=torch.full((members, sizes.targets), IGNORE_INDEX, dtype=torch.long),
+        )
+
+    def member(self, index: int) -> _Tensors:
+        """Member ``index``'s views: writing into them fills the step's tensors."""
+        return _Tensors(*(getattr(self, f.name)[index] for f in fields(self)))
+
+
+@dataclass
+class _Cursor:
+    """Where a member's next row goes: its segment, its first packed position and its first target slot."""
+
+    segment: int
+    packed: int
+    target: int
+
+
 def step_inputs(
     member_rows: Sequence[Sequence[TrainExample]], prefix_lengths: Sequence[int], pad_id: int, dtype: torch.dtype
 ) -> StepInputs:
@@ -106,57 +187,59 @@ def step_inputs(
         pad_id: the pad token id.
         dtype: the mask's dtype (the model's).
     """
-    members = len(member_rows)
-    pairs = list(zip(member_rows, prefix_lengths, strict=True))
-    total = max(packed_length(rows, p) for rows, p in pairs)
-    n_targets = max(sum(ex.n_target_tokens for ex in rows) for rows in member_rows)
-    n_prefix = max(prefix_lengths)
-    # segments hold at most one row's tail of queries: a long prefix (demonstrations) is cut into
-    # several segments rather than padding every row's segment to the prefix's length
-    n_queries = max(len(_tail(ex, p)) for rows, p in pairs for ex in rows)
-    n_segments = max(-(-p // n_queries) + len(rows) for rows, p in pairs)
-    ids = torch.full((members, total), pad_id, dtype=torch.long)
-    positions = torch.zeros((members, total), dtype=torch.long)
-    segment_query = torch.zeros((members, n_segments, n_queries), dtype=torch.long)
-    # a padding query slot sees its own first key slot only (any finite row keeps softmax finite; never read)
-    allowed = torch.zeros((members, n_segments, n_queries, n_prefix + n_queries), dtype=torch.bool)
-    allowed[..., n_prefix] = True
-    own_causal = torch.ones((n_queries, n_queries), dtype=torch.bool).tril()
-    token_slot = torch.zeros((members, total), dtype=torch.long)
-    targets = torch.zeros((members, n_targets), dtype=torch.long)
-    labels = torch.full((members, n_targets), IGNORE_INDEX, dtype=torch.long)
-    for m, (rows, p) in enumerate(pairs):
-        prefix = torch.arange(p)
-        ids[m, :p] = torch.tensor(rows[0].input_ids[:p], dtype=torch.long)
-        positions[m, :p] = prefix
-        g = 0
-        for first in range(0, p, n_queries):  # the prefix's pieces see the prefix block causally
-            queries = prefix[first : first + n_queries]
-            segment_query[m, g, : len(queries)] = queries
-            allowed[m, g, : len(queries)] = False
-            allowed[m, g, : len(queries), :p] = prefix[None, :] <= queries[:, None]
-            token_slot[m, queries] = g * n_queries + torch.arange(len(queries))
-            g += 1
-        start, k = p, 0
-        for ex in rows:  # each row sees the whole prefix, then its own tail causally
-            tail_ids = _tail(ex, p)
-            size = len(tail_ids)
-            tail = torch.arange(start, start + size)
-            ids[m, tail] = torch.tensor(tail_ids, dtype=torch.long)
-            positions[m, tail] = torch.arange(p, p + size)
-            segment_query[m, g, :size] = tail
-            allowed[m, g, :size] = False
-            allowed[m, g, :size, :p] = True
-            allowed[m, g, :size, n_prefix : n_prefix + size] = own_causal[:size, :size]
-            token_slot[m, tail] = g * n_queries + torch.arange(size)
-            # the row's position target_start - 1 + j predicts its target token j
-            t = ex.n_target_tokens
-            targets[m, k : k + t] = tail[ex.target_start - 1 - p : ex.target_start - 1 - p + t]
-            labels[m, k : k + t] = torch.tensor(ex.input_ids[ex.target_start :], dtype=torch.long)
-            start, k, g = start + size, k + t, g + 1
+    members = list(zip(member_rows, prefix_lengths, strict=True))
+    sizes = _Sizes.of(members)
+    tensors = _Tensors.empty(len(members), sizes, pad_id)
+    for index, (rows, prefix) in enumerate(members):
+        member = tensors.member(index)
+        cursor = _Cursor(segment=_lay_out_prefix(member, rows[0].input_ids[:prefix], sizes.queries), packed=prefix,
+                         target=0)
+        for example in rows:
+            _lay_out_row(member, sizes, example, prefix, cursor)
     zero = torch.zeros((), dtype=dtype)
-    mask = torch.where(allowed, zero, torch.finfo(dtype).min)
+    mask = torch.where(tensors.visible, zero, torch.finfo(dtype).min)
     return StepInputs(
-        input_ids=ids[:, None], positions=positions[:, None], mask=mask[:, None], segment_query=segment_query,
-        token_slot=token_slot, targets=targets[:, None], labels=labels[:, None],
+        input_ids=tensors.ids[:, None], positions=tensors.positions[:, None], mask=mask[:, None],
+        segment_query=tensors.segment_query, token_slot=tensors.token_slot, targets=tensors.targets[:, None],
+        labels=tensors.labels[:, None],
     )
+
+
+def _lay_out_prefix(member: _Tensors, prefix_ids: Sequence[int], queries: int) -> int:
+    """Writes the shared prefix at packed positions ``0 .. P - 1``, cut into segments of at most
+    ``queries`` queries that see the prefix block causally; returns how many segments it took."""
+    prefix = torch.arange(len(prefix_ids))
+    member.ids[: len(prefix)] = torch.tensor(prefix_ids, dtype=torch.long)
+    member.positions[: len(prefix)] = prefix
+    segment = 0
+    for first in range(0, len(prefix), queries):
+        piece = prefix[first : first + queries]
+        member.segment_query[segment, : len(piece)] = piece
+        member.visible[segment, : len(piece)] = False
+        member.visible[segment, : len(piece), : len(prefix)] = prefix[None, :] <= piece[:, None]
+        member.token_slot[piece] = segment * queries + torch.arange(len(piece))
+        segment += 1
+    return segment
+
+
+def _lay_out_row(member: _Tensors, sizes: _Sizes, example: TrainExample, prefix: int, cursor: _Cursor) -> None:
+    """Writes one row's tail at the cursor as its own segment: it sees the whole prefix, then its
+    own tail causally; its target tokens go to the next target slots. Advances the cursor."""
+    tail_ids = _tail(example, prefix)
+    size = len(tail_ids)
+    packed = torch.arange(cursor.packed, cursor.packed + size)  # the tail's packed positions
+    member.ids[packed] = torch.tensor(tail_ids, dtype=torch.long)
+    member.positions[packed] = torch.arange(prefix, prefix + size)  # its positions in the row alone
+    segment = cursor.segment
+    member.segment_query[segment, :size] = packed
+    member.visible[segment, :size] = False
+    member.visible[segment, :size, :prefix] = True
+    member.visible[segment, :size, sizes.prefix : sizes.prefix + size] = torch.ones(
+        (size, size), dtype=torch.bool).tril()
+    member.token_slot[packed] = segment * sizes.queries + torch.arange(size)
+    # the row's position target_start - 1 + j predicts its target token j
+    n_targets, first_predictor = example.n_target_tokens, example.target_start - 1 - prefix
+    slots = slice(cursor.target, cursor.target + n_targets)
+    member.targets[slots] = packed[first_predictor : first_predictor + n_targets]
+    member.labels[slots] = torch.tensor(example.input_ids[example.target_start :], dtype=torch.long)
+    cursor.segment, cursor.packed, cursor.target = segment + 1, cursor.packed + size, cursor.target + n_targets

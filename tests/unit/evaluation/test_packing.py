@@ -44,3 +44,19 @@ def test_packed_layout_positions_and_scored_tokens() -> None:
     assert visible[:, :2].all()
     assert visible[3, 2:].tolist() == [False, False, False, True, False]
     assert visible[2, 2:].tolist() == [True, True, True, False, False]
+
+
+def test_every_tensor_of_a_two_row_batch_is_the_recorded_layout() -> None:
+    # recorded from the implementation before the per-row refactor: the layout must not change
+    instances = [Instance([1, 2, 3, 4], [[5, 6, 7], [8]]), Instance([1, 2, 9], [[10, 11], [12, 13]]),
+                 Instance([1, 2, 14, 15], [[16]])]
+    batch = packed_batch(instances, [[1, 2], [0]], start=2)
+    assert batch.instances == (1, 2, 0) and batch.n_scored == 5
+    assert batch.input_ids.tolist() == [[9, 10, 12, 14, 15], [3, 4, 5, 6, 0]]
+    assert batch.position_ids.tolist() == [[2, 3, 3, 2, 3], [2, 3, 4, 5, 0]]
+    assert batch.segment.tolist() == [[0, 0, 0, 1, 1], [2, 2, 2, 2, -1]]
+    assert batch.branch.tolist() == [[0, 1, 2, 0, 0], [0, 0, 1, 1, 0]]
+    assert batch.keep.tolist() == [[True, True, True, False, True], [False, True, True, True, False]]
+    assert batch.score_position.tolist() == [0, 1, 0, 2, 3, 4, 5, 6, 4]
+    assert batch.score_target.tolist() == [10, 11, 12, 13, 16, 5, 6, 7, 8]
+    assert batch.score_owner.tolist() == [0, 0, 1, 1, 2, 3, 3, 3, 4]

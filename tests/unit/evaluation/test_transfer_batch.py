@@ -100,6 +100,26 @@ def test_segment_mask_is_causal_by_row_position_and_hides_padding() -> None:
     assert not visible[1, 2:, :, :4].any()  # B's padding segments see nothing of the prefix block
 
 
+def test_every_tensor_of_a_small_step_is_the_recorded_layout() -> None:
+    # recorded from the implementation before the per-segment refactor: the layout must not change
+    member_a = _rows([20, 21, 22], [([30], [31, 32]), ([33, 34], [35])])
+    member_b = _rows([40], [([41, 42, 43], [44])])
+    inputs = step_inputs([member_a, member_b], [3, 1], PAD, torch.float32)
+    assert inputs.input_ids.tolist() == [[[20, 21, 22, 30, 31, 33, 34]], [[40, 41, 42, 43, 0, 0, 0]]]
+    assert inputs.positions.tolist() == [[[0, 1, 2, 3, 4, 3, 4]], [[0, 1, 2, 3, 0, 0, 0]]]
+    assert inputs.segment_query.tolist() == [[[0, 1, 2], [3, 4, 0], [5, 6, 0]], [[0, 0, 0], [1, 2, 3], [0, 0, 0]]]
+    assert inputs.token_slot.tolist() == [[0, 1, 2, 3, 4, 6, 7], [0, 3, 4, 5, 0, 0, 0]]
+    assert inputs.targets.tolist() == [[[3, 4, 6]], [[3, 0, 0]]]
+    assert inputs.labels.tolist() == [[[31, 32, 35]], [[44, IGNORE_INDEX, IGNORE_INDEX]]]
+    assert inputs.mask.shape == (2, 1, 3, 3, 3 + 3)
+    visible = [[["".join("1" if key else "." for key in query) for query in segment] for segment in member[0]]
+               for member in (inputs.mask == 0).tolist()]
+    assert visible == [
+        [["1.....", "11....", "111..."], ["1111..", "11111.", "...1.."], ["1111..", "11111.", "...1.."]],
+        [["1.....", "...1..", "...1.."], ["1..1..", "1..11.", "1..111"], ["...1..", "...1..", "...1.."]],
+    ]
+
+
 def test_the_prefix_split_leaves_each_members_loss_unchanged() -> None:
     torch.manual_seed(0)
     config = LlamaConfig(vocab_size=32, hidden_size=16, intermediate_size=32, num_hidden_layers=2,
