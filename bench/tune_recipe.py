@@ -48,7 +48,7 @@ def run_recipe(lr: float, steps: int, arm_name: str, seed: int, root: str) -> di
     from instructmtl.models import load_model
     from instructmtl.models.checkpoint import read_checkpoint_metadata
     from instructmtl.study.config import load_study_config
-    from instructmtl.study.fit_plan import fit_plan
+    from instructmtl.training.fit_plan import fit_plan
     from instructmtl.study.runner import resolve_base
     from instructmtl.workflows import tune
 

@@ -200,7 +200,7 @@ def test_aggregator_runs_under_bf16_autocast(tiny_lm_dir: Path, tmp_path: Path) 
 
 def test_checkpoints_record_drawn_instances_in_the_order_fit_is_planned(tiny_lm_dir: Path, tmp_path: Path) -> None:
     from instructmtl.config.tasks import build_study_split
-    from instructmtl.study.fit_plan import fit_plan
+    from instructmtl.training.fit_plan import fit_plan
 
     config = make_config(tiny_lm_dir, steps=8)
     result = tune.main(config, tmp_path / "run", progress=False)

@@ -20,6 +20,7 @@ from instructmtl.errors import ConfigError
 from instructmtl.evaluation.finetune_config import FinetuneConfig
 from instructmtl.models.spec import ModelSpec
 from instructmtl.training.config import ArmConfig, OptimConfig, Precision, TrainDataConfig, TuneConfig
+from instructmtl.workflows.icl_eval import IclEvalConfig
 
 BUILTIN_MODEL_PREFIX = "builtin:"
 
@@ -41,17 +42,6 @@ class TuneSection(_Section):
     state_every: int = Field(50, ge=1)
     log_every: int = Field(10, ge=1)
     diagnostics_every: int = Field(0, ge=0)
-
-
-class IclSection(_Section):
-    """In-context learning on held-out tasks, and MTL generalization / fit on train tasks."""
-
-    encodings: list[str] = Field(default_factory=lambda: ["def", "def+pos-2", "pos-4"])
-    mtl_encoding: str = "def+pos-2"
-    mtl_tasks: int | None = Field(None, ge=1, description="score only the first N train tasks (None: all)")
-    mtl_fit_instances: int = Field(16, ge=1)
-    max_length: int = Field(512, ge=16)
-    batch_size: int = Field(16, ge=1)
 
 
 class ExecutorConfig(_Section):
@@ -81,7 +71,7 @@ class StudyConfig(_Section):
     tasks: TasksConfig = TasksConfig()
     tune: TuneSection = TuneSection()
     arms: list[ArmConfig] = Field(min_length=1)
-    icl: IclSection = IclSection()
+    icl: IclEvalConfig = IclEvalConfig()
     transfer: FinetuneConfig = FinetuneConfig()
     executor: ExecutorConfig = ExecutorConfig()
     analysis: AnalysisSection = AnalysisSection()

@@ -18,15 +18,15 @@ from pathlib import Path
 import torch
 
 from instructmtl.config.tasks import build_study_split
-from instructmtl.evaluation.icl import ScoreRecord, evaluate_fit, evaluate_tasks, stratified_tasks
-from instructmtl.evaluation.transfer import run_transfer
-from instructmtl.models import ModelSpec, load_model
+from instructmtl.models import ModelSpec
 from instructmtl.models.checkpoint import read_checkpoint_metadata
-from instructmtl.study.config import StudyConfig
 from instructmtl.results.records import CheckpointRecord, Prediction, RunRecord, ScoreRow
 from instructmtl.results.store import ResultsStore, default_worker
-from instructmtl.study.fit_plan import fit_plan
+from instructmtl.study.config import StudyConfig
 from instructmtl.training.config import run_dir
+from instructmtl.workflows import icl_eval, transfer
+from instructmtl.workflows import tune as tune_workflow
+from instructmtl.workflows.icl_eval import ScoreRecord
 
 BASE_ARM = "base"
 
@@ -123,8 +123,6 @@ def execute(job: Job, ctx: StudyContext, threads: int | None = None) -> bool:
 
 
 def _run_tune(job: Job, ctx: StudyContext, store: ResultsStore) -> tuple[list[ScoreRow], list[Prediction]]:
-    from instructmtl.workflows import tune as tune_workflow
-
     arm = next(a for a in ctx.config.arms if a.name == job.arm)
     config = ctx.config.tune_config(arm, job.seed, ctx.base)
     result = tune_workflow.main(config, run_dir(ctx.out_dir, job.arm, job.seed), progress=False)
@@ -144,44 +142,23 @@ def _run_eval(job: Job, ctx: StudyContext, store: ResultsStore) -> tuple[list[Sc
     cfg = ctx.config
     _, split = build_study_split(cfg.tasks)
     path = checkpoint_path(ctx, ref)
-    loaded = load_model(ctx.base.model_copy(update={"name_or_path": str(path)}))
-    common = dict(seed=job.seed, max_length=cfg.icl.max_length, batch_size=cfg.icl.batch_size)
-    mtl_tasks = stratified_tasks(split.train_tasks, cfg.icl.mtl_tasks)
-    icl = evaluate_tasks(loaded.model, loaded.tokenizer, split.held_out_tasks, cfg.icl.encodings,
-                         measure="icl", role="held_out", halves=True, **common)
-    gen = evaluate_tasks(loaded.model, loaded.tokenizer, mtl_tasks, [cfg.icl.mtl_encoding],
-                         measure="mtl_gen", role="train", **common)
     drawn = None if ref.step == 0 else read_checkpoint_metadata(path).get("drawn_instances")
-    plan = fit_plan(mtl_tasks, cfg.tune.data.encodings, job.seed, cfg.icl.mtl_fit_instances, drawn)
-    store.record_fact(ctx.study_id, f"mtl_fit.{ref.checkpoint_id}", plan.summary(), job.job_id)
-    fit = evaluate_fit(loaded.model, loaded.tokenizer, mtl_tasks, cfg.icl.mtl_encoding,
-                       instances=plan.instances, **common)
-    records = [*icl.records, *gen.records, *fit]
+    result = icl_eval.main(cfg.icl, ctx.base.model_copy(update={"name_or_path": str(path)}), split, job.seed,
+                           cfg.tune.data.encodings, drawn)
+    store.record_fact(ctx.study_id, f"mtl_fit.{ref.checkpoint_id}", result.fit_plan, job.job_id)
     predictions = [Prediction(task, p.instance_id, p.prediction, p.references, p.score)
-                   for out in (icl, gen) for (task, _), preds in out.predictions.items() for p in preds]
-    return [_row(ctx, ref, r) for r in records], predictions
+                   for task, p in result.predictions]
+    return [_row(ctx, ref, r) for r in result.records], predictions
 
 
 def _run_transfer(job: Job, ctx: StudyContext, store: ResultsStore) -> tuple[list[ScoreRow], list[Prediction]]:
     ref = _checkpoint(job, ctx, store)
     _, split = build_study_split(ctx.config.tasks)
-    loaded = load_model(ctx.base.model_copy(update={"name_or_path": str(checkpoint_path(ctx, ref))}))
-    transfer = ctx.config.transfer
-    seeds = transfer.study_seeds(job.seed)
-    rows: list[ScoreRow] = []
-    predictions: list[Prediction] = []
-    for encoding in (transfer.encoding, *transfer.also_encodings):
-        config = transfer.model_copy(update={"seeds": seeds, "encoding": encoding})
-        result = run_transfer({ref.checkpoint_id: loaded.model}, loaded.tokenizer, split.held_out_tasks, config)
-        # a cell is the mean of its repeats (one row per task, encoding, n, metric and subset)
-        cells: dict[tuple[str, str, int, str, str], list[tuple[float, int]]] = {}
-        for s in result.scores:
-            cells.setdefault((s.task, s.encoding, s.n, s.metric, s.subset), []).append((s.value, s.n_instances))
-        rows += [ScoreRow(ctx.study_id, ref.checkpoint_id, ref.arm, ref.seed, ref.step, task, "held_out", "finetune",
-                          enc, n, metric, sum(v for v, _ in values) / len(values), values[0][1], subset)
-                 for (task, enc, n, metric, subset), values in cells.items()]
-        predictions += [Prediction(p.task, p.instance_id, p.prediction, p.references, p.score)
-                        for p in result.predictions if p.seed == seeds[0]]
+    model = ctx.base.model_copy(update={"name_or_path": str(checkpoint_path(ctx, ref))})
+    result = transfer.main(ctx.config.transfer, model, ref.checkpoint_id, split.held_out_tasks, job.seed)
+    rows = [ScoreRow(ctx.study_id, ref.checkpoint_id, ref.arm, ref.seed, ref.step, c.task, "held_out", "finetune",
+                     c.encoding, c.n, c.metric, c.value, c.n_instances, c.subset) for c in result.cells]
+    predictions = [Prediction(p.task, p.instance_id, p.prediction, p.references, p.score) for p in result.predictions]
     return rows, predictions
 
 

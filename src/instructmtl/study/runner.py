@@ -20,16 +20,16 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from instructmtl.config import config_hash, dump_yaml
+from instructmtl.config.tasks import build_study_split
 from instructmtl.models import ModelSpec
 from instructmtl.report import analysis_settings, build_report
+from instructmtl.results.records import StudyRecord
+from instructmtl.results.store import ResultsStore
 from instructmtl.study.config import StudyConfig
+from instructmtl.study.corpus_facts import record_corpus_facts
 from instructmtl.study.executors import run_local, run_ray
 from instructmtl.study.jobs import Job, StudyContext, build_jobs
-from instructmtl.config.tasks import build_study_split
-from instructmtl.results.records import StudyRecord
-from instructmtl.study.corpus_facts import record_corpus_facts
 from instructmtl.study.setup_facts import setup_facts
-from instructmtl.results.store import ResultsStore
 from instructmtl.workflows.pretrain import resolve_base as pretrained_dir
 
 VERSIONED = ("instructmtl", "torch", "transformers", "accelerate", "torchjd", "peft", "tokenizers", "rouge-score")

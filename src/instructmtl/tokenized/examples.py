@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from transformers import PreTrainedTokenizerBase
 
 from instructmtl.errors import PromptTooLongError
-from instructmtl.tokenized.encode import encode_choices
 from instructmtl.prompts import Prompt
+from instructmtl.tokenized.encode import encode_choices
 
 IGNORE_INDEX = -100
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from instructmtl.study.fit_plan import fit_plan
 from instructmtl.tasks.schema import Instance, Task
 from instructmtl.tasks.selection import TaskSplit
 from instructmtl.training.data import first_drawn_instances
+from instructmtl.training.fit_plan import fit_plan
 
 
 def split(name: str, n: int) -> TaskSplit:
