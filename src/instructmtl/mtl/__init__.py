@@ -10,11 +10,14 @@ its name plus keyword hyperparameters (as written in the config)::
 :class:`~instructmtl.errors.InstructMTLError` naming the strategy and the
 parameters it accepts (an unknown name lists close matches). Strategies hold
 only hyperparameters; the little state some need is an explicit object the
-training loop owns, passes in and saves with each checkpoint.
+training loop owns and passes in: the loss weighting's learned parameters
+(saved with the resumable state) and the regularizer's anchor (made again
+from the base model on resume).
 
 How the training loop uses them (one optimizer step of ``B`` examples, at
-``progress = step / total_steps``; ``rng`` is a seeded ``numpy.random.Generator``
-or ``torch.Generator`` whose state is checkpointed too):
+``progress = step / total_steps``; ``rng`` is a ``numpy.random.Generator`` or
+``torch.Generator`` seeded by the run seed and the step, so a resumed run needs no
+generator state):
 
 1. **Replay** — ``ReplayPlan(ratio, weight)``: ``n_inst, n_rep = plan.split_batch(B, step)``
    (exact over steps, a pure function of ``step``); later
@@ -25,9 +28,8 @@ or ``torch.Generator`` whose state is checkpointed too):
    ``anneal`` / ``reverse_anneal`` (cap, horizon, shape), ``mixture`` (components).
 3. **Batch composition** — ``BATCHING``: ``micro = composer.compose(p, n_inst, micro_batch_size, rng)``
    → ``list[list[str]]``, the task of each example per micro-batch. ``mixed`` or
-   ``homogeneous`` (one task per micro-batch). Record what was drawn with
-   ``state = state.record(task for mb in micro for task in mb)`` on a :class:`SamplerState`
-   (``to_dict()`` / ``SamplerState.from_dict`` for checkpoints).
+   ``homogeneous`` (one task per micro-batch). The loop counts the examples drawn per
+   task; those counts and the step are the whole data position of a resumed run.
 4. **Loss weighting** — ``WEIGHTINGS``: once, ``wstate = weighting.init_state(groups, device)``
    and add ``wstate.parameters()`` to the optimizer; each step
    ``loss = weighting.combine({group: loss_g}, wstate)`` (groups present this step only);
@@ -46,8 +48,9 @@ or ``torch.Generator`` whose state is checkpointed too):
    TrimmedMean (Byzantine-robust averaging, not MTL methods).
 6. **Regularizer** — ``REGULARIZERS``: once, on the base model,
    ``anchor = reg.make_anchor(model, FisherSource(corpus_batches, lm_loss_fn) if reg.needs_fisher else None)``;
-   each step ``loss = loss + reg.penalty(model, anchor)``; checkpoint ``anchor.state_dict()`` /
-   ``Anchor.from_state_dict``. ``none``, ``l2sp`` (alpha), ``ewc`` (lam, fisher_batches).
+   each step ``loss = loss + reg.penalty(model, anchor)``. The anchor is not saved: a resumed
+   run makes it again from the base model (and the same seeded corpus batches), which gives
+   the same anchor. ``none``, ``l2sp`` (alpha), ``ewc`` (lam, fisher_batches).
 7. **Diagnostics** — ``gradient_conflict(J)`` → :class:`ConflictDiagnostics` (directional and
    magnitude conflict, mean pairwise cosine, fraction of conflicting pairs), for logging.
 
@@ -66,7 +69,7 @@ from instructmtl.mtl.batching import BatchComposer, Homogeneous, Mixed
 from instructmtl.mtl.diagnostics import ConflictDiagnostics, gradient_conflict
 from instructmtl.mtl.regularizers import EWC, L2SP, Anchor, FisherSource, NoRegularizer, Regularizer, estimate_fisher
 from instructmtl.mtl.replay import ReplayPlan
-from instructmtl.mtl.sampling import Mixture, MixtureComponent, SamplerState, TaskSampler, draw_tasks
+from instructmtl.mtl.sampling import Mixture, MixtureComponent, TaskSampler, draw_tasks
 from instructmtl.mtl.weighting import Equal, LossWeighting, Uncertainty, WeightingState
 from instructmtl.registry import Registry
 
@@ -125,7 +128,6 @@ __all__ = [
     "MixtureComponent",
     "Regularizer",
     "ReplayPlan",
-    "SamplerState",
     "TaskSampler",
     "WeightingState",
     "accepted_params",

@@ -2,11 +2,13 @@
 
 A run restarts from its last saved state and ends with the same weights as an
 uninterrupted run. That needs the model, the optimizer and scheduler, the
-strategies' explicit state (loss-weighting parameters, the regularizer's
-anchor), and the data position. The data position is just the number of
-examples drawn from each task (the sampler state) plus the step: every step's
-randomness is a generator seeded by (run seed, step), and each task's instance
-order is a permutation seeded by (seed, task, epoch), so nothing else is needed.
+loss weighting's learned parameters (``extras.safetensors``), and the data
+position. The data position is just the number of examples drawn from each
+task plus the replay blocks used and the step: every step's randomness is a
+generator seeded by (run seed, step), and each task's instance order is a
+permutation seeded by (seed, task, epoch), so nothing else is needed. The
+regularizer's anchor is not saved: the tune workflow makes it again from the
+base model (and, for EWC, the same seeded corpus batches) before resuming.
 
 Files (all tensors in safetensors; optimizer/scheduler state through
 ``torch.load(weights_only=True)``, which refuses arbitrary pickled objects):

@@ -126,18 +126,6 @@ def test_ewc_fisher_from_a_tiny_causal_lm() -> None:
     assert reg.penalty(model, anchor).item() > 0
 
 
-def test_anchor_round_trips_through_a_flat_state_dict() -> None:
-    model = _model()
-    _, anchor = _anchor("ewc", model)
-    flat = anchor.state_dict()
-    assert all(k.startswith(("w0/", "fisher/")) for k in flat)
-    restored = Anchor.from_state_dict(flat)
-    assert restored.weights.keys() == anchor.weights.keys() and restored.fisher.keys() == anchor.fisher.keys()
-    assert Anchor.from_state_dict(Anchor(anchor.weights).state_dict()).fisher is None
-    with pytest.raises(ValueError, match="not anchor tensors"):
-        Anchor.from_state_dict({"weights/x": torch.zeros(1)})
-
-
 def test_anchor_of_another_model_is_a_one_line_error() -> None:
     reg, anchor = _anchor("l2sp", _model())
     other = nn.Linear(4, 2)

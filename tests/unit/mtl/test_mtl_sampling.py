@@ -16,7 +16,6 @@ from instructmtl.mtl.sampling import (
     MixtureComponent,
     Proportional,
     ReverseAnneal,
-    SamplerState,
     Temperature,
     Uniform,
     draw_tasks,
@@ -236,15 +235,3 @@ def test_draw_rejects_non_distributions() -> None:
         draw_tasks({"a": 0.5, "b": 0.4}, 3, np.random.default_rng(0))
     with pytest.raises(ValueError, match="n must be"):
         draw_tasks({"a": 1.0}, -1, np.random.default_rng(0))
-
-
-def test_sampler_state_counts_and_round_trips() -> None:
-    state = SamplerState().record(["a", "b", "a"]).record(["c"])
-    assert state.to_dict() == {"a": 2, "b": 1, "c": 1} and state.total == 4
-    assert state.fractions() == {"a": 0.5, "b": 0.25, "c": 0.25}
-    assert SamplerState.from_dict(state.to_dict()) == state
-    assert SamplerState().fractions() == {}
-    with pytest.raises(TypeError):
-        state.counts["a"] = 5  # type: ignore[index]
-    with pytest.raises(ValueError, match="integers >= 0"):
-        SamplerState.from_dict({"a": -1})

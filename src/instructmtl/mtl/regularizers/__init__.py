@@ -2,8 +2,8 @@
 
 Each is immutable and has ``needs_fisher``, ``make_anchor(model, fisher_source)``
 (once, on the base model, before training) and ``penalty(model, anchor)``
-(every step; add it to the loss). The :class:`Anchor` is explicit state saved
-with checkpoints.
+(every step; add it to the loss). The :class:`Anchor` is explicit state the
+training loop holds; a resumed run makes it again from the base model.
 """
 
 from typing import Protocol

@@ -1,9 +1,10 @@
 """The anchor a regularizer pulls towards: the base weights w0 and, for EWC, a diagonal Fisher.
 
 The anchor is explicit state: the training loop makes it once from the base
-model, passes it to every ``penalty`` call and saves it with each checkpoint
-(:meth:`Anchor.state_dict` is a flat name → tensor dict, ready for
-safetensors), so a resumed run pulls towards the same point.
+model and passes it to every ``penalty`` call. It is not saved: a resumed run
+makes it again from the same base weights (and, for EWC, the same seeded
+corpus batches), so it pulls towards the same point (tested: a killed EWC run
+resumes to bit-identical weights).
 
 Only trainable parameters (``requires_grad``) are anchored: with LoRA the
 frozen base weights cannot move, so anchoring them would only cost memory.
@@ -21,8 +22,6 @@ from torch import nn
 
 from instructmtl.errors import InstructMTLError
 
-_W0, _FISHER = "w0/", "fisher/"
-
 
 @dataclass(frozen=True)
 class Anchor:
@@ -35,26 +34,6 @@ class Anchor:
 
     weights: Mapping[str, torch.Tensor]
     fisher: Mapping[str, torch.Tensor] | None = None
-
-    def state_dict(self) -> dict[str, torch.Tensor]:
-        """Flat tensors for a checkpoint: ``w0/<param>`` and ``fisher/<param>``."""
-        out = {_W0 + name: t for name, t in self.weights.items()}
-        out.update({_FISHER + name: t for name, t in (self.fisher or {}).items()})
-        return out
-
-    @classmethod
-    def from_state_dict(cls, tensors: Mapping[str, torch.Tensor]) -> Anchor:
-        """The inverse of :meth:`state_dict`.
-
-        Raises:
-            ValueError: on a key that is neither ``w0/...`` nor ``fisher/...``.
-        """
-        bad = [key for key in tensors if not key.startswith((_W0, _FISHER))]
-        if bad:
-            raise ValueError(f"not anchor tensors: {bad[:5]}")
-        weights = {k.removeprefix(_W0): t for k, t in tensors.items() if k.startswith(_W0)}
-        fisher = {k.removeprefix(_FISHER): t for k, t in tensors.items() if k.startswith(_FISHER)}
-        return cls(weights, fisher or None)
 
 
 @dataclass(frozen=True)

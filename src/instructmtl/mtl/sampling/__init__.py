@@ -2,13 +2,14 @@
 
 Each sampler is an immutable object with one method,
 ``probabilities(sizes, progress) -> {task: p}``; :func:`draw_tasks` turns
-probabilities into task names with a generator passed in, and
-:class:`SamplerState` counts what was drawn (saved with checkpoints).
+probabilities into task names with a generator passed in. What was drawn is
+counted by the training loop (``TrainerState.task_counts``, saved with its
+resumable state).
 """
 
 from instructmtl.mtl.sampling._common import TaskSampler
 from instructmtl.mtl.sampling.anneal import Anneal, ReverseAnneal, inverse_temperature
-from instructmtl.mtl.sampling.draw import Generator, SamplerState, draw_tasks
+from instructmtl.mtl.sampling.draw import Generator, draw_tasks
 from instructmtl.mtl.sampling.mixture import Mixture, MixtureComponent, mixture_from_config
 from instructmtl.mtl.sampling.proportional import Proportional
 from instructmtl.mtl.sampling.temperature import Temperature, tempered
@@ -21,7 +22,6 @@ __all__ = [
     "MixtureComponent",
     "Proportional",
     "ReverseAnneal",
-    "SamplerState",
     "TaskSampler",
     "Temperature",
     "Uniform",

@@ -1,17 +1,15 @@
-"""Drawing task names from probabilities, and counting what was drawn.
+"""Drawing task names from probabilities.
 
 The random generator is always passed in (numpy or torch), so a run is
-reproducible from its seed and a resumed run can restore the generator's
-state from the checkpoint. Tasks are drawn in sorted-name order, so the same
-seed gives the same draws however the caller happened to order the tasks.
+reproducible from its seed (the tune workflow seeds one per step from the run
+seed and the step, so a resumed run needs no generator state). Tasks are drawn
+in sorted-name order, so the same seed gives the same draws however the caller
+happened to order the tasks.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from types import MappingProxyType
+from collections.abc import Mapping
 
 import numpy as np
 import torch
@@ -44,49 +42,3 @@ def draw_tasks(probabilities: Mapping[str, float], n: int, rng: Generator) -> li
     else:
         idx = torch.multinomial(torch.from_numpy(p), n, replacement=True, generator=rng).tolist() if n else []
     return [names[i] for i in idx]
-
-
-@dataclass(frozen=True)
-class SamplerState:
-    """How many examples of each task were actually drawn so far.
-
-    Immutable: :meth:`record` returns a new state, so the training loop holds
-    it explicitly and saves it with each checkpoint (:meth:`to_dict`). The
-    realised mixture can then be compared with the sampler's probabilities.
-
-    Args:
-        counts: task name → examples drawn.
-    """
-
-    counts: Mapping[str, int] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        bad = {name: c for name, c in self.counts.items() if not isinstance(c, int) or c < 0}
-        if bad:
-            raise ValueError(f"sampler state counts must be integers >= 0, got {bad}")
-        object.__setattr__(self, "counts", MappingProxyType(dict(self.counts)))
-
-    def record(self, tasks: Iterable[str]) -> SamplerState:
-        """Returns the state after drawing ``tasks`` (one name per example)."""
-        counts = Counter(self.counts)
-        counts.update(tasks)
-        return SamplerState(dict(counts))
-
-    @property
-    def total(self) -> int:
-        """Examples drawn over all tasks."""
-        return sum(self.counts.values())
-
-    def fractions(self) -> dict[str, float]:
-        """The realised mixture: each task's share of the examples drawn (empty if none)."""
-        total = self.total
-        return {name: c / total for name, c in self.counts.items()} if total else {}
-
-    def to_dict(self) -> dict[str, int]:
-        """A JSON-serialisable copy, for checkpoints."""
-        return dict(sorted(self.counts.items()))
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, int]) -> SamplerState:
-        """The inverse of :meth:`to_dict` (validates the counts)."""
-        return cls(dict(data))
