@@ -73,3 +73,9 @@ def test_unknown_held_out_task_is_one_line_error(tiny_lm_dir: Path) -> None:
     result = CliRunner().invoke(app, ["transfer", "--checkpoint", str(tiny_lm_dir), "--task", "no_such_task"])
     assert result.exit_code != 0
     assert "no_such_task" in str(result.exception) and "\n" not in str(result.exception)
+
+
+def test_a_checkpoint_given_twice_is_one_line_error(tiny_lm_dir: Path) -> None:
+    result = CliRunner().invoke(app, ["transfer", "--checkpoint", str(tiny_lm_dir), "--checkpoint", str(tiny_lm_dir)])
+    assert result.exit_code != 0
+    assert "given twice" in str(result.exception) and "\n" not in str(result.exception)

@@ -1,10 +1,9 @@
 """``instructmtl transfer``: few-shot fine-tune checkpoints on held-out tasks and print the scores.
 
-Parses the options into a :class:`~instructmtl.config.tasks.TasksConfig` and a
-:class:`~instructmtl.evaluation.finetune_config.FinetuneConfig` (the config
-edge), loads every checkpoint, and calls
-:func:`~instructmtl.evaluation.transfer.run_transfer`. With ``--base`` the
-base model is fine-tuned too and ``transfer = score(c) - score(base)`` is
+Parses the options into one :class:`~instructmtl.workflows.transfer.TransferConfig`
+(the config edge) and calls :func:`~instructmtl.workflows.transfer.compare`, which
+loads the checkpoints and runs the grid; this module only prints. With ``--base``
+the base model is fine-tuned too and ``transfer = score(c) - score(base)`` is
 printed beside the scores. ``--json`` prints one JSON object for scripts.
 """
 
@@ -31,23 +30,6 @@ def _int_list(text: str, option: str) -> list[int]:
         return [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise ConfigError(f"{option} '{text}': give comma-separated integers, e.g. 0,5,10") from None
-
-
-def _load_models(paths: list[str], device: str) -> tuple[dict[str, Any], Any]:
-    """Loads every checkpoint; they must share one tokenizer (fine-tunes of one base model)."""
-    from instructmtl.models import ModelSpec, load_model
-
-    models, tokenizer = {}, None
-    for path in paths:
-        loaded = load_model(validate(ModelSpec, {"name_or_path": path, "device": device}, f"--checkpoint {path}"))
-        if tokenizer is not None and loaded.tokenizer.get_vocab() != tokenizer.get_vocab():
-            raise ConfigError(
-                f"--checkpoint {path}: its tokenizer differs from that of {paths[0]}; transfer compares "
-                "checkpoints of one base model, give checkpoints that share a tokenizer"
-            )
-        tokenizer = tokenizer or loaded.tokenizer
-        models[path] = loaded.model
-    return models, tokenizer
 
 
 def _table(rows: list[Any], title: str, signed: bool) -> Table:
@@ -86,31 +68,21 @@ def transfer(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
 ) -> None:
     """Few-shot fine-tune each checkpoint on each held-out task; print scores per (checkpoint, task, n)."""
-    from instructmtl.config.tasks import HeldOutConfig, TasksConfig, build_study_split
+    from instructmtl.config.tasks import HeldOutConfig, TasksConfig
     from instructmtl.evaluation.finetune_config import FinetuneConfig
-    from instructmtl.evaluation.transfer import run_transfer, transfer_deltas
+    from instructmtl.workflows.transfer import TransferConfig, compare
 
-    config = validate(FinetuneConfig, {"n": _int_list(n, "--n"), "encoding": encoding, "steps": steps,
-                                       "batch_size": batch_size, "lr": lr, "mode": mode,
-                                       "seeds": _int_list(seeds, "--seeds"), "workers": workers}, "transfer options")
+    finetune = validate(FinetuneConfig, {"n": _int_list(n, "--n"), "encoding": encoding, "steps": steps,
+                                         "batch_size": batch_size, "lr": lr, "mode": mode,
+                                         "seeds": _int_list(seeds, "--seeds"), "workers": workers}, "transfer options")
     tasks_config = validate(TasksConfig, {"source": tasks, "held_out": HeldOutConfig(split=held_out_split),
                                           "held_out_max_eval_instances": max_eval_instances}, "--tasks")
-    _, study = build_study_split(tasks_config)
-    held = [s for s in study.held_out_tasks if not task or s.name in task]
-    missing = sorted(set(task or ()) - {s.name for s in held})
-    if missing:
-        raise ConfigError(f"--task {missing[0]}: not a held-out task of split '{held_out_split}'; "
-                          f"choose from {', '.join(study.held_out_names)}")
-    paths = ([base] if base is not None else []) + [c for c in checkpoint if c != base]
-    if len(set(paths)) != len(paths):
-        raise ConfigError("--checkpoint: a directory is given twice; give each checkpoint once")
-    models, tokenizer = _load_models(paths, device)
+    config = TransferConfig(checkpoints=tuple(checkpoint), base=base, tasks=tasks_config, only_tasks=tuple(task or ()),
+                            finetune=finetune, batched=not one_by_one, device=device, predictions=predictions)
     console = Console(stderr=True)
     show = None if as_json else (lambda line: console.print(escape(line), highlight=False))
-    result = run_transfer(models, tokenizer, held, config, batched=not one_by_one, progress=show)
-    deltas = transfer_deltas(result.scores, base) if base is not None and len(paths) > 1 else []
-    if predictions is not None:
-        predictions.write_text("".join(json.dumps(asdict(p)) + "\n" for p in result.predictions), encoding="utf-8")
+    outcome = compare(config, progress=show)
+    result, deltas = outcome.result, outcome.deltas
     if as_json:
         print(json.dumps({"scores": [asdict(s) for s in result.scores], "transfer": [asdict(d) for d in deltas],
                           "skipped": [asdict(s) for s in result.skipped]}))
