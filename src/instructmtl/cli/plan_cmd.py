@@ -1,11 +1,17 @@
-"""``instructmtl plan STUDY_DIR``: how large a study must be to decide each claim, from a pilot's store.
+"""``instructmtl plan STUDY_DIR | CONFIG``: how large a study must be, and what one will cost.
 
+Given a pilot study's folder:
 The pilot's variance components give each claim's MDE (and 95% half-width) for any
 number of held-out tasks, seeds and eval instances per cell; its measured job times
 give the wall time of that design on the same machine. Targets are per claim, in the
 claim's own unit: ``--mde 1=0.05`` (minimum detectable effect at 80% power) or
 ``--half-width 1.nll=0.15``; without any, the default study's precision aims are used.
 ``--tasks/--seeds/--instances`` evaluate one design instead of searching.
+
+Given a preset name or YAML instead (no study yet): per stage, the tokens, FLOPs, peak
+memory per job, whether each job fits, and the wall time on a device class — the 2-core
+CPU fitted on measured studies (``bench/cost_model.py``), or a GPU given by
+``--gpu-tflops`` (peak bf16) and ``--gpu-memory``.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from instructmtl.analysis.cost_model import gpu_device, shipped_cpu_device
 from instructmtl.analysis.planning import (
     DEFAULT_AIMS,
     MIN_SEEDS,
@@ -31,6 +38,8 @@ from instructmtl.analysis.planning import (
 from instructmtl.analysis.variance import Design
 from instructmtl.errors import ConfigError
 from instructmtl.report.planning import Pilot, read_pilot
+from instructmtl.study.config import load_study_config
+from instructmtl.study.cost import estimate_config
 
 
 def _targets(mde: list[str], half_width: list[str]) -> list[Target]:
@@ -82,7 +91,8 @@ def _sized(target: Target, pilot: Pilot, designs: list[Design]) -> DesignCost | 
 
 
 def plan(
-    study_dir: Annotated[Path, typer.Argument(help="A pilot study's output folder (holds results.sqlite).")],
+    target: Annotated[str, typer.Argument(help="A pilot study's folder (holds results.sqlite), or a preset / YAML "
+                                               "to price before it runs.")],
     mde: Annotated[list[str] | None, typer.Option(help="Target MDE, CLAIM=VALUE (repeat).")] = None,
     half_width: Annotated[list[str] | None, typer.Option(help="Target 95% half-width, CLAIM=VALUE (repeat).")] = None,
     tasks: Annotated[int | None, typer.Option(min=2, help="Evaluate this many held-out tasks.")] = None,
@@ -91,12 +101,16 @@ def plan(
     max_tasks: Annotated[int, typer.Option(min=10, help="Largest held-out task count to search.")] = 200,
     study: Annotated[str | None, typer.Option(help="Study id, when the store holds several.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Config override when pricing a CONFIG.")] = None,
+    gpu_tflops: Annotated[float | None, typer.Option(min=0.1, help="Price a CONFIG on a GPU of this peak bf16 "
+                                                                  "TFLOP/s (e.g. 989 for an H100).")] = None,
+    gpu_memory: Annotated[float, typer.Option(min=1, help="That GPU's memory in GiB.")] = 80.0,
 ) -> None:
-    """Size a study from a pilot: each claim's MDE now, and the cheapest design that reaches the targets."""
-    if not Path(study_dir).is_dir():
-        raise ConfigError(f"{study_dir}: not a study folder; `instructmtl plan` reads a pilot's results store "
-                          "(pricing a preset or YAML without a pilot is not built yet: run `instructmtl run smoke` "
-                          "and plan from its folder)")
+    """Size a study from a pilot (claims' MDEs, cheapest design), or price a config before it runs."""
+    if not Path(target).is_dir():
+        price_config(target, set_ or [], gpu_tflops, gpu_memory, as_json)
+        return
+    study_dir = Path(target)
     pilot = read_pilot(study_dir, study)
     targets = _targets(mde or [], half_width or []) or list(DEFAULT_AIMS)
     known = {p.claim_id for p in pilot.precisions}
@@ -141,6 +155,34 @@ def plan(
                       "machine (transfer scoring's growth with instances is not modelled)")
     else:
         console.print("no searched design meets every target; raise --max-tasks or relax a target")
+
+
+def price_config(config_name: str, overrides: list[str], gpu_tflops: float | None, gpu_memory: float,
+                 as_json: bool) -> None:
+    """Prints the cost estimate of a preset or YAML on the 2-core CPU or the GPU given."""
+    config = load_study_config(config_name, overrides)
+    device = gpu_device(gpu_tflops, gpu_memory) if gpu_tflops is not None else shipped_cpu_device()
+    estimate = estimate_config(config, device)
+    totals = estimate.stage_totals()
+    if as_json:
+        typer.echo(json.dumps({"config": config.name, "device": device.as_dict(), "workers": estimate.workers,
+                               "stages": totals, "wall_seconds": estimate.wall_seconds}, allow_nan=False))
+        return
+    console = Console()
+    console.print(f"{config.name} on {device.name} ({device.basis}); {estimate.workers} job(s) at a time, "
+                  f"{device.memory_gib / estimate.workers:.0f} GiB each")
+    table = Table(title="Estimated cost per stage")
+    for header in ("stage", "jobs", "tokens", "TFLOPs", "peak GiB / job", "fits", "job time"):
+        table.add_column(header, justify="right" if header != "stage" else "left")
+    for stage, row in totals.items():
+        table.add_row(stage, f"{row['jobs']:.0f}", f"{row['tokens'] / 1e6:.1f}M", f"{row['flops'] / 1e12:.1f}",
+                      f"{row['peak_memory_gib']:.2f}", "yes" if row["fits"] else "[red]no[/red]",
+                      _minutes(row["job_seconds"]))
+    console.print(table)
+    console.print(f"wall time about {_minutes(estimate.wall_seconds)} (jobs scheduled in dependency order)")
+    if not all(row["fits"] for row in totals.values()):
+        console.print("[red]some jobs do not fit in memory: lower micro_batch_size / max_length, use LoRA, or fewer "
+                      "workers[/red]")
 
 
 def _as_json(pilot: Pilot, targets: list[Target], per_target: list[tuple[Target, DesignCost | None]],

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +37,7 @@ from instructmtl.report import figures
 from instructmtl.results.records import JobRecord, RunRecord, StudyRecord
 from instructmtl.results.store import ResultsStore
 
-__all__ = ["FigureImage", "ReportContent", "StageSummary", "collect", "pick_study"]
+__all__ = ["CostComparison", "FigureImage", "ReportContent", "StageSummary", "collect", "pick_study"]
 
 CURVE_QUANTITIES: tuple[str, ...] = ("icl", "transfer", "mtl_gen")
 
@@ -52,11 +54,32 @@ class FigureImage:
 
 @dataclass(frozen=True)
 class StageSummary:
-    """Jobs of one stage by status, and their summed wall time."""
+    """Jobs of one stage by status, their summed wall time, and what was estimated before the run.
+
+    Attributes:
+        estimated_seconds: summed job seconds that ``instructmtl plan``'s cost model gave for
+            the stage when the study was set up (``None`` when no estimate was recorded).
+    """
 
     stage: str
     counts: dict[str, int]
     seconds: float
+    estimated_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class CostComparison:
+    """The whole study's estimated wall time (made at setup) beside its measured one.
+
+    Attributes:
+        device: the device class the estimate priced the study on, and how its rates were obtained.
+        estimated_seconds: the scheduled wall time of the estimate.
+        measured_seconds: first job start to last job end (includes any time a killed run stood still).
+    """
+
+    device: str
+    estimated_seconds: float
+    measured_seconds: float | None
 
 
 @dataclass(frozen=True)
@@ -79,6 +102,7 @@ class ReportContent:
     figures: tuple[FigureImage, ...]
     runs: tuple[RunRecord, ...]
     stages: tuple[StageSummary, ...]
+    cost: CostComparison | None = None
 
 
 def pick_study(store: ResultsStore, study_id: str | None) -> StudyRecord:
@@ -100,13 +124,27 @@ def pick_study(store: ResultsStore, study_id: str | None) -> StudyRecord:
     return next(iter(studies.values()))
 
 
-def _stages(jobs: Sequence[JobRecord]) -> tuple[StageSummary, ...]:
+def _stages(jobs: Sequence[JobRecord], estimate: dict[str, Any] | None) -> tuple[StageSummary, ...]:
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     seconds: dict[str, float] = defaultdict(float)
     for job in jobs:
         counts[job.stage][job.status] += 1
         seconds[job.stage] += job.seconds or 0.0
-    return tuple(StageSummary(stage, dict(counts[stage]), seconds[stage]) for stage in sorted(counts))
+    estimated = (estimate or {}).get("stages", {})
+    return tuple(StageSummary(stage, dict(counts[stage]), seconds[stage],
+                              estimated.get(stage, {}).get("job_seconds")) for stage in sorted(counts))
+
+
+def _cost(jobs: Sequence[JobRecord], estimate: dict[str, Any] | None) -> CostComparison | None:
+    """The setup's cost estimate (fact ``cost.estimate``) beside the jobs' measured span."""
+    if not estimate or "wall_seconds" not in estimate:
+        return None
+    starts = [datetime.fromisoformat(j.started_at) for j in jobs if j.status == "done" and j.started_at]
+    ends = [datetime.fromisoformat(j.finished_at) for j in jobs if j.status == "done" and j.finished_at]
+    measured = (max(ends) - min(starts)).total_seconds() if starts and ends else None
+    device = estimate.get("device", {})
+    return CostComparison(f"{device.get('name', '?')} ({device.get('basis', '')})",
+                          float(estimate["wall_seconds"]), measured)
 
 
 def _claim_estimate(claims: Sequence[Claim], claim_id: str) -> float:
@@ -169,6 +207,8 @@ def collect(store: ResultsStore, *, baseline_arm: str, replay_arms: Sequence[str
     claims = evaluate_claims(table, baseline_arm=baseline_arm, replay_arms=replay_arms, rng=claims_rng,
                              n_resamples=n_resamples, excluded_arms=excluded_arms, checks=checks)
     arm_rows = arm_table(table, arms)
+    jobs = store.jobs()
+    estimate = store.facts(study.study_id).get("cost.estimate")
     return ReportContent(
         study=study,
         baseline_arm=baseline_arm,
@@ -185,5 +225,6 @@ def collect(store: ResultsStore, *, baseline_arm: str, replay_arms: Sequence[str
         task_rows=tuple(task_table(table, baseline_arm)),
         figures=_figures(table, arms, baseline_arm, claims, arm_rows),
         runs=tuple(r for r in store.runs() if r.study_id == study.study_id),
-        stages=_stages(store.jobs()),
+        stages=_stages(jobs, estimate),
+        cost=_cost(jobs, estimate),
     )

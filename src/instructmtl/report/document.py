@@ -161,7 +161,8 @@ def _appendix(content: ReportContent) -> list[Block]:
         for r in content.runs
     )
     statuses = ("done", "failed", "pending", "running")
-    stages = tuple((s.stage, *(str(s.counts.get(k, 0)) for k in statuses), fmt(s.seconds)) for s in content.stages)
+    stages = tuple((s.stage, *(str(s.counts.get(k, 0)) for k in statuses), fmt(s.seconds),
+                    fmt(s.estimated_seconds) if s.estimated_seconds is not None else "n/a") for s in content.stages)
     return [
         Heading(2, "Appendix"),
         Heading(3, "Config"),
@@ -172,8 +173,20 @@ def _appendix(content: ReportContent) -> list[Block]:
         Table(("package", "version"), versions),
         Heading(3, "Run times"),
         Table(("run", "arm", "seed", "kind", "status", "seconds", "examples seen"), runs),
-        Table(("stage", *statuses, "seconds"), stages),
+        Table(("stage", *statuses, "seconds", "estimated seconds"), stages),
+        *_cost_paragraph(content),
     ]
+
+
+def _cost_paragraph(content: ReportContent) -> list[Block]:
+    cost = content.cost
+    if cost is None:
+        return []
+    measured = (f"measured {cost.measured_seconds / 60:.1f} min from the first job's start to the last one's end "
+                f"(estimate / measured {cost.estimated_seconds / cost.measured_seconds:.2f})"
+                if cost.measured_seconds else "nothing measured yet")
+    return [Paragraph(f"Seconds are summed job times. Before the run, `instructmtl plan`'s cost model estimated "
+                      f"{cost.estimated_seconds / 60:.1f} min of wall time on {cost.device}; {measured}.")]
 
 
 def build_document(content: ReportContent) -> list[Block]:

@@ -19,14 +19,18 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from instructmtl.analysis.cost_model import shipped_cpu_device
 from instructmtl.config import config_hash, dump_yaml
 from instructmtl.config.tasks import build_study_split
+from instructmtl.errors import ConfigError
 from instructmtl.models import ModelSpec
+from instructmtl.models.loading import resolve_device
 from instructmtl.report import analysis_settings, build_report
 from instructmtl.results.records import StudyRecord
 from instructmtl.results.store import ResultsStore
 from instructmtl.study.config import StudyConfig
 from instructmtl.study.corpus_facts import record_corpus_facts
+from instructmtl.study.cost import estimate_fact
 from instructmtl.study.executors import run_local, run_ray
 from instructmtl.study.jobs import Job, StudyContext, build_jobs
 from instructmtl.study.setup_facts import setup_facts
@@ -104,6 +108,22 @@ def _record_setup_facts(config: StudyConfig, ctx: StudyContext, store: ResultsSt
         store.record_fact(ctx.study_id, name, value, "setup")
     record_corpus_facts(config, split, ctx.base, list(store.facts(ctx.study_id)),
                         lambda name, value: store.record_fact(ctx.study_id, name, value, "setup"))
+    _record_cost_estimate(config, ctx, store)
+
+
+def _record_cost_estimate(config: StudyConfig, ctx: StudyContext, store: ResultsStore) -> None:
+    """What ``instructmtl plan`` would have said of this study, kept so the report can show it beside the truth.
+
+    Only a CPU study is priced (the fitted 2-core device); a GPU's rates are assumptions the
+    report should not set beside a measurement. Done once per study.
+    """
+    if "cost.estimate" in store.facts(ctx.study_id) or resolve_device(config.base.device).type != "cpu":
+        return
+    try:
+        value: dict[str, object] = estimate_fact(config, ctx.base, shipped_cpu_device())
+    except ConfigError as err:  # pricing is advice: a study it cannot price still runs
+        value = {"error": str(err)}
+    store.record_fact(ctx.study_id, "cost.estimate", value, "setup")
 
 
 def _run_jobs(config: StudyConfig, ctx: StudyContext, jobs: list[Job], done: set[str], stage_seconds: Counter) -> int:

@@ -119,7 +119,7 @@ def test_plan_command_finds_the_cheapest_design_meeting_the_target(pilot_dir: Pa
 def test_plan_refuses_what_it_cannot_size(pilot_dir: Path, tmp_path: Path) -> None:
     # user errors are InstructMTLError: the CLI's entry point prints them as one line (exit status 2)
     for args, words in ((["plan", str(tmp_path)], "no results store"),
-                        (["plan", str(tmp_path / "default.yaml")], "not a study folder"),
+                        (["plan", str(tmp_path / "default.yaml")], "neither a preset"),
                         (["plan", str(pilot_dir), "--mde", "9=0.1"], "claim '9'"),
                         (["plan", str(pilot_dir), "--mde", "1=-3"], "CLAIM=VALUE")):
         result = runner.invoke(app, args)

@@ -153,3 +153,24 @@ def test_report_of_a_study_still_running_marks_claims_inconclusive(tmp_path: Pat
                          n_resamples=100)
     assert {c.verdict for c in built.claims} == {"inconclusive"}
     assert len(built.figures) == 5 and built.html.stat().st_size > 0
+
+
+def test_appendix_sets_the_setup_estimate_beside_the_measured_time(study_dir: Path, tmp_path: Path) -> None:
+    """The cost estimate recorded at setup (fact ``cost.estimate``) appears per stage and for the whole study."""
+    import shutil
+
+    from instructmtl.results.store import ResultsStore
+
+    folder = tmp_path / "study"
+    shutil.copytree(study_dir, folder)
+    with ResultsStore.open(results_path(folder)) as store:
+        study_id = store.studies()[0].study_id
+        stages = {job.stage for job in store.jobs()}
+        estimate = {"device": {"name": "cpu-2core", "basis": "fitted on seeds-a"}, "wall_seconds": 600.0,
+                    "stages": {stage: {"job_seconds": 123.0} for stage in stages}}
+        store.record_fact(study_id, "cost.estimate", estimate, "setup")
+    md = build_report(results_path(folder), tmp_path / "report", **ARGS, checks=CHECKS).markdown.read_text()
+    assert "| seconds | estimated seconds |" in md
+    assert all(re.search(rf"\| {re.escape(stage)} \|[^\n]*\| 123 \|", md) for stage in stages)
+    assert "estimated 10.0 min of wall time on cpu-2core (fitted on seeds-a)" in md
+    assert "estimate / measured" in md
