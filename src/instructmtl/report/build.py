@@ -190,7 +190,8 @@ def build_report(
     figure_paths = tuple(atomic_write_bytes(out / FIGURES_DIR / f"{f.name}.png", f.png) for f in content.figures)
     # allow_nan=False: to_json already wrote every NaN as null, and strict JSON readers reject NaN
     claims_json = atomic_write_text(out / "claims.json", json.dumps(
-        {"claims": [c.to_json() for c in content.claims], "checks": [c.to_json() for c in content.checks]},
+        {"claims": [c.to_json() for c in content.claims], "checks": [c.to_json() for c in content.checks],
+         "notes": list(content.notes)},
         indent=2, allow_nan=False) + "\n")
     markdown = atomic_write_text(out / "report.md", to_markdown(blocks))
     html = atomic_write_text(out / "report.html", to_html(blocks, f"instructmtl report: {content.study.name}"))

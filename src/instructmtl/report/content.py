@@ -103,6 +103,7 @@ class ReportContent:
     runs: tuple[RunRecord, ...]
     stages: tuple[StageSummary, ...]
     cost: CostComparison | None = None
+    notes: tuple[str, ...] = ()
 
 
 def pick_study(store: ResultsStore, study_id: str | None) -> StudyRecord:
@@ -208,7 +209,8 @@ def collect(store: ResultsStore, *, baseline_arm: str, replay_arms: Sequence[str
                              n_resamples=n_resamples, excluded_arms=excluded_arms, checks=checks)
     arm_rows = arm_table(table, arms)
     jobs = store.jobs()
-    estimate = store.facts(study.study_id).get("cost.estimate")
+    facts = store.facts(study.study_id)
+    estimate = facts.get("cost.estimate")
     return ReportContent(
         study=study,
         baseline_arm=baseline_arm,
@@ -227,4 +229,5 @@ def collect(store: ResultsStore, *, baseline_arm: str, replay_arms: Sequence[str
         runs=tuple(r for r in store.runs() if r.study_id == study.study_id),
         stages=_stages(jobs, estimate),
         cost=_cost(jobs, estimate),
+        notes=tuple(str(note) for note in facts.get("notes.validity", [])),
     )

@@ -107,6 +107,13 @@ def _checks(checks: tuple[Check, ...]) -> list[Block]:
     ]
 
 
+def _notes(notes: tuple[str, ...]) -> list[Block]:
+    """What the reader must know about the study's inputs that no threshold can say (the base's history...)."""
+    if not notes:
+        return []
+    return [Heading(3, "Validity notes"), *(Paragraph(note) for note in notes)]
+
+
 def _details(claims: tuple[Claim, ...]) -> Table:
     rows = tuple((c.id, key, value if isinstance(value, str) else fmt(value))
                  for c in claims for key, value in c.details.items())
@@ -137,6 +144,7 @@ def _results(content: ReportContent) -> list[Block]:
                       for t in content.task_rows)
     return [
         *_checks(content.checks),
+        *_notes(content.notes),
         Heading(2, "Claims"),
         _claim_rows(content.claims),
         Paragraph(VERDICT_RULE),

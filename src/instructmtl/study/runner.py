@@ -34,6 +34,7 @@ from instructmtl.study.cost import estimate_fact
 from instructmtl.study.executors import run_local, run_ray
 from instructmtl.study.jobs import Job, StudyContext, build_jobs
 from instructmtl.study.setup_facts import setup_facts
+from instructmtl.study.validity_notes import validity_notes
 from instructmtl.workflows.pretrain import resolve_base as pretrained_dir
 
 VERSIONED = ("instructmtl", "torch", "transformers", "accelerate", "torchjd", "peft", "tokenizers", "rouge-score")
@@ -108,6 +109,7 @@ def _record_setup_facts(config: StudyConfig, ctx: StudyContext, store: ResultsSt
         store.record_fact(ctx.study_id, name, value, "setup")
     record_corpus_facts(config, split, ctx.base, list(store.facts(ctx.study_id)),
                         lambda name, value: store.record_fact(ctx.study_id, name, value, "setup"))
+    store.record_fact(ctx.study_id, "notes.validity", validity_notes(config, ctx.base), "setup")
     _record_cost_estimate(config, ctx, store)
 
 

@@ -155,7 +155,7 @@ def test_report_of_a_study_still_running_marks_claims_inconclusive(tmp_path: Pat
     assert len(built.figures) == 5 and built.html.stat().st_size > 0
 
 
-def test_appendix_sets_the_setup_estimate_beside_the_measured_time(study_dir: Path, tmp_path: Path) -> None:
+def test_appendix_estimate_and_validity_notes(study_dir: Path, tmp_path: Path) -> None:
     """The cost estimate recorded at setup (fact ``cost.estimate``) appears per stage and for the whole study."""
     import shutil
 
@@ -169,7 +169,13 @@ def test_appendix_sets_the_setup_estimate_beside_the_measured_time(study_dir: Pa
         estimate = {"device": {"name": "cpu-2core", "basis": "fitted on seeds-a"}, "wall_seconds": 600.0,
                     "stages": {stage: {"job_seconds": 123.0} for stage in stages}}
         store.record_fact(study_id, "cost.estimate", estimate, "setup")
-    md = build_report(results_path(folder), tmp_path / "report", **ARGS, checks=CHECKS).markdown.read_text()
+        store.record_fact(study_id, "notes.validity", ["The base model (x-Instruct) is already instruction-tuned."],
+                          "setup")
+    built = build_report(results_path(folder), tmp_path / "report", **ARGS, checks=CHECKS)
+    md = built.markdown.read_text()
+    assert md.index("### Validity notes") < md.index("## Claims")
+    assert json.loads(built.claims_json.read_text())["notes"] == [
+        "The base model (x-Instruct) is already instruction-tuned."]
     assert "| seconds | estimated seconds |" in md
     assert all(re.search(rf"\| {re.escape(stage)} \|[^\n]*\| 123 \|", md) for stage in stages)
     assert "estimated 10.0 min of wall time on cpu-2core (fitted on seeds-a)" in md
