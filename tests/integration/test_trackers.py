@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.installed import require_module
 from fixtures.tune_configs import small_tune_config
 from instructmtl.training.config import TuneConfig
 from instructmtl.workflows import tune
@@ -23,7 +24,7 @@ def event_files(run_dir: Path) -> list[Path]:
 
 
 def test_tensorboard_tracker_writes_the_logged_losses(tiny_lm_dir: Path, tmp_path: Path) -> None:
-    pytest.importorskip("tensorboard")
+    require_module("tensorboard", "pip install -e '.[test]'")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     run_dir = tmp_path / "run"

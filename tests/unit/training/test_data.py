@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from instructmtl.training.data import InstructionData
+import json
+from dataclasses import asdict
+
 from instructmtl.tokenized.examples import TrainExample
+from instructmtl.training.data import InstructionData
+from instructmtl.training.state import TrainerState
 
 
 def data(seed: int) -> InstructionData:
@@ -21,10 +25,31 @@ def test_each_epoch_is_a_permutation_and_draws_are_reproducible() -> None:
     assert other != first
 
 
-def test_a_resumed_reader_continues_where_the_count_says() -> None:
-    whole = data(3)
-    fresh = data(3)
-    assert [whole.take("a", i) for i in range(7, 12)] == [fresh.take("a", i) for i in range(7, 12)]
+def two_tasks(seed: int) -> InstructionData:
+    a = tuple(TrainExample("a", "a", (i, i + 1), 1) for i in range(5))
+    b = tuple(TrainExample("b", "b", (100 + i, 101 + i), 1) for i in range(3))
+    return InstructionData({"a": a, "b": b}, {"a": "a", "b": "b"}, seed)
+
+
+def read(reader: InstructionData, tasks: list[str], counts: dict[str, int]) -> list[tuple[int, ...]]:
+    """Draws as the tune workflow does: each task's next example, counted in ``counts``."""
+    drawn = []
+    for task in tasks:
+        drawn.append(reader.take(task, counts.get(task, 0)).input_ids)
+        counts[task] = counts.get(task, 0) + 1
+    return drawn
+
+
+def test_a_resumed_reader_continues_where_the_original_goes_on() -> None:
+    draws = list("abaabbabaabaabba")
+    original, counts = two_tasks(3), {}
+    read(original, draws[:7], counts)  # a: 4 of its 5, b: its whole first epoch
+    saved = json.dumps(asdict(TrainerState(step=1, task_counts=counts)))  # what trainer_state.json holds
+    # a new process: the reader built again from the same data and seed, the position from the saved state
+    resumed, resumed_counts = two_tasks(3), TrainerState(**json.loads(saved)).task_counts
+    expected = read(original, draws[7:], counts)  # the original reader goes on, across both tasks' epochs
+    assert read(resumed, draws[7:], resumed_counts) == expected and resumed_counts == counts
+    assert read(two_tasks(3), draws[7:], {}) != expected  # starting over would not pass
 
 
 def two_encodings(seed: int) -> InstructionData:
