@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -58,27 +57,24 @@ def show(config: ConfigArg = None, override: Overrides = None) -> None:
 
 
 VERDICT_STYLES = {"supported": "green", "not supported": "red", "inconclusive": "yellow", "invalid": "magenta"}
-REASON_WIDTH = 32  # the full reason is in the report; the table only says which kind
 
 
 def claims_table(claims: Sequence[Claim]) -> Table:
-    """The claims as a terminal table: id, estimate, interval, verdict and a shortened reason.
+    """The claims as a terminal table: id, estimate, interval, MDE and verdict, one line per claim.
 
-    The statements are left to the report: at 80 columns each would wrap over
-    six lines and push the numbers off the screen.
+    The statements and the verdicts' reasons are left to the report: at 80 columns
+    either would wrap over several lines and push the numbers off the screen.
     """
-    table = Table(title="Claims (statements and full reasons in the report)")
-    # figures never wrap (a CI split over lines misreads); ids fold and the reason wraps in what is left
-    table.add_column("claim", overflow="fold", min_width=14, max_width=16)
+    table = Table(title="Claims (statements and reasons in the report)")
+    # figures never wrap (a CI split over lines misreads); a long id folds in the width that is left
+    table.add_column("claim", overflow="fold", min_width=14)
     for header in ("estimate", "95% CI", "MDE", "verdict"):
         table.add_column(header, no_wrap=True)
-    table.add_column("reason")
     for claim in claims:
-        reason = textwrap.shorten(claim.reason, width=REASON_WIDTH, placeholder=" …") if claim.reason else ""
         # Text, not markup: "[n/a, n/a]" would otherwise be read as a style tag and vanish
         table.add_row(Text(claim.id), _fmt(claim.estimate), Text(f"[{_fmt(claim.ci_low)}, {_fmt(claim.ci_high)}]"),
                       Text("n/a" if claim.mde is None or math.isnan(claim.mde) else f"{claim.mde:.3f}"),
-                      Text(claim.verdict, style=VERDICT_STYLES[claim.verdict]), Text(reason))
+                      Text(claim.verdict, style=VERDICT_STYLES[claim.verdict]))
     return table
 
 
