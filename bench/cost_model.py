@@ -80,13 +80,13 @@ def main() -> None:
         by_id = {w.job_id: w for w in works}
         for job_id, stage, seconds, _, _ in jobs:
             if job_id in by_id:
-                samples.append(Measured(stage, flops(by_id[job_id], shape), float(seconds)))
+                samples.append(Measured(stage, flops(by_id[job_id], shape), float(seconds), by_id[job_id].tokens))
         print(f"fit on {folder}: {len(jobs)} jobs, {shape.params / 1e6:.1f}M parameters", file=sys.stderr)
     basis = "fitted on " + ", ".join(f.name for f in args.fit)
     device = fit_device("cpu-2core", args.memory_gib, samples, basis)
     for stage, rate in device.rates.items():
-        print(f"  {stage:8s} overhead {rate.overhead_seconds:6.1f} s, {rate.flops_per_second / 1e9:6.2f} GFLOP/s",
-              file=sys.stderr)
+        print(f"  {stage:8s} overhead {rate.overhead_seconds:6.1f} s, {rate.flops_per_second / 1e9:6.2f} GFLOP/s, "
+              f"{rate.seconds_per_token * 1e6:6.1f} us per token", file=sys.stderr)
 
     checks = {}
     for folder in args.check:

@@ -30,6 +30,7 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
+from scipy import optimize
 
 STAGES = ("tune", "eval", "transfer")
 GIB = 1024**3
@@ -133,13 +134,20 @@ def peak_memory_bytes(work: JobWork, shape: ModelShape) -> float:
 
 @dataclass(frozen=True)
 class StageRate:
-    """Seconds of one job of a stage: ``overhead + flops / flops_per_second``."""
+    """Seconds of one job of a stage: ``overhead + tokens * seconds_per_token + flops / flops_per_second``.
+
+    The token term carries what does not grow with the model: Python, kernel launches,
+    tokenization and decoding loops, which dominate a 1M-parameter model on a CPU; the
+    FLOP term carries the matrix work, which dominates a 100M-parameter one.
+    """
 
     overhead_seconds: float
     flops_per_second: float
+    seconds_per_token: float = 0.0
 
-    def seconds(self, job_flops: float) -> float:
-        return self.overhead_seconds + job_flops / self.flops_per_second
+    def seconds(self, job_flops: float, tokens: float = 0.0) -> float:
+        flop_seconds = job_flops / self.flops_per_second if math.isfinite(self.flops_per_second) else 0.0
+        return self.overhead_seconds + tokens * self.seconds_per_token + flop_seconds
 
 
 @dataclass(frozen=True)
@@ -159,19 +167,23 @@ class DeviceClass:
     basis: str = ""
 
     def seconds(self, work: JobWork, shape: ModelShape) -> float:
-        return self.rates[work.stage].seconds(flops(work, shape))
+        return self.rates[work.stage].seconds(flops(work, shape), work.tokens)
 
     def as_dict(self) -> dict[str, object]:
         return {"name": self.name, "memory_gib": self.memory_gib, "basis": self.basis,
-                "rates": {s: {"overhead_seconds": r.overhead_seconds, "flops_per_second": r.flops_per_second}
-                          for s, r in self.rates.items()}}
+                "rates": {s: {"overhead_seconds": r.overhead_seconds,
+                              # None: no FLOP term (all of the stage's time went to its tokens)
+                              "flops_per_second": r.flops_per_second if math.isfinite(r.flops_per_second) else None,
+                              "seconds_per_token": r.seconds_per_token} for s, r in self.rates.items()}}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> DeviceClass:
         rates = data["rates"]
         assert isinstance(rates, Mapping)
         return cls(str(data["name"]), float(data["memory_gib"]),  # type: ignore[arg-type]
-                   {s: StageRate(float(r["overhead_seconds"]), float(r["flops_per_second"])) for s, r in rates.items()},
+                   {s: StageRate(float(r["overhead_seconds"]),
+                                 math.inf if r["flops_per_second"] is None else float(r["flops_per_second"]),
+                                 float(r.get("seconds_per_token", 0.0))) for s, r in rates.items()},
                    str(data.get("basis", "")))
 
 
@@ -203,19 +215,21 @@ def shipped_cpu_device() -> DeviceClass:
 
 @dataclass(frozen=True)
 class Measured:
-    """One finished job of a pilot: its stage, its FLOPs (counted) and its measured seconds."""
+    """One finished job of a pilot: its stage, its counted tokens and FLOPs, and its measured seconds."""
 
     stage: str
     flops: float
     seconds: float
+    tokens: float = 0.0
 
 
 def fit_device(name: str, memory_gib: float, samples: Iterable[Measured], basis: str) -> DeviceClass:
-    """Fits ``seconds = overhead + flops / rate`` per stage by least squares.
+    """Fits ``seconds = overhead + tokens * a + flops / rate`` per stage, all terms non-negative.
 
-    With a single FLOP level in a stage (one model, one job size) the two parameters
-    cannot be told apart: the overhead is then 0 and the rate the median ratio. A
-    negative fitted overhead is clipped to 0 and the rate refitted through the origin.
+    Non-negative least squares on columns scaled to their largest value. Pilots of one
+    model give tokens and FLOPs in one ratio, so the two cannot be told apart and the fit
+    puts the time where it likes; pilots of models of different sizes separate them. A
+    stage whose jobs all have one size gets no overhead term (it would be confounded).
 
     Raises:
         ValueError: a stage has no sample.
@@ -227,16 +241,18 @@ def fit_device(name: str, memory_gib: float, samples: Iterable[Measured], basis:
     for stage, items in by_stage.items():
         if not items:
             raise ValueError(f"no measured {stage} job to fit the {name} cost model on")
-        x = np.array([m.flops for m in items])
+        flop = np.array([m.flops for m in items])
+        tokens = np.array([m.tokens for m in items])
         y = np.array([m.seconds for m in items])
-        overhead, slope = 0.0, float(np.median(y / x))
-        if np.ptp(np.log(x)) > math.log(2.0):
-            slope_fit, overhead_fit = np.polyfit(x, y, 1)
-            if overhead_fit >= 0 and slope_fit > 0:
-                overhead, slope = float(overhead_fit), float(slope_fit)
-            else:
-                slope = float(np.sum(x * y) / np.sum(x * x))
-        rates[stage] = StageRate(overhead, 1.0 / slope)
+        spread = np.ptp(np.log(flop)) > math.log(2.0)
+        columns = [c for c in ([np.ones_like(y)] if spread else []) + [tokens, flop]]
+        design = np.stack(columns, axis=1)
+        scale = np.where(design.max(axis=0) > 0, design.max(axis=0), 1.0)
+        coef, _ = optimize.nnls(design / scale, y)
+        coef = coef / scale
+        overhead = float(coef[0]) if spread else 0.0
+        per_token, per_flop = float(coef[-2]), float(coef[-1])
+        rates[stage] = StageRate(overhead, 1.0 / per_flop if per_flop > 0 else math.inf, per_token)
     return DeviceClass(name, memory_gib, rates, basis)
 
 
@@ -317,7 +333,7 @@ def estimate_study(works: Sequence[JobWork], shape: ModelShape, device: DeviceCl
     for work in works:
         job_flops = flops(work, shape)
         peak = peak_memory_bytes(work, shape) / GIB
-        jobs.append(JobEstimate(work, job_flops, peak, device.rates[work.stage].seconds(job_flops),
+        jobs.append(JobEstimate(work, job_flops, peak, device.rates[work.stage].seconds(job_flops, work.tokens),
                                 peak <= memory_limit))
     wall = schedule([(j.work.job_id, j.work.deps, j.seconds) for j in jobs], workers)
     stage_wall = {s: sum(j.seconds for j in jobs if j.work.stage == s) / max(workers, 1) for s in STAGES}

@@ -117,3 +117,26 @@ def test_estimate_flags_a_job_that_does_not_fit() -> None:
     assert not estimate.jobs[0].fits
     assert estimate.stage_totals()["tune"]["fits"] == 0.0
     assert math.isclose(estimate.wall_seconds, estimate.jobs[0].seconds)
+
+
+def test_fit_separates_per_token_time_from_flop_time_across_model_sizes() -> None:
+    """Two model sizes (FLOPs per token 1e6 and 1e8): the fit recovers 1 ms per token and 1e10 FLOP/s."""
+    samples = []
+    for stage in ("tune", "eval", "transfer"):
+        for tokens in (1e3, 5e3, 2e4):
+            for flops_per_token in (1e6, 1e8):
+                job_flops = tokens * flops_per_token
+                samples.append(Measured(stage, job_flops, tokens * 1e-3 + job_flops / 1e10, tokens))
+    device = fit_device("cpu", 24.0, samples, "two sizes")
+    for rate in device.rates.values():
+        assert rate.seconds_per_token == pytest.approx(1e-3, rel=1e-6)
+        assert rate.flops_per_second == pytest.approx(1e10, rel=1e-6)
+        assert rate.overhead_seconds == pytest.approx(0.0, abs=1e-6)
+
+
+def test_a_device_without_a_flop_term_round_trips_as_strict_json() -> None:
+    import json
+
+    device = DeviceClass("cpu", 24.0, {s: StageRate(0.0, math.inf, 1e-4) for s in ("tune", "eval", "transfer")})
+    text = json.dumps(device.as_dict(), allow_nan=False)
+    assert DeviceClass.from_dict(json.loads(text)) == device
