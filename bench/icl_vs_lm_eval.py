@@ -27,7 +27,8 @@ the same Hugging Face model directory:
 
 Checked: per-choice log-likelihoods (ours from ``score_continuations``, the
 harness's from the logged samples' ``resps``) agree within float rounding
-(``max_abs_logprob_diff``), and accuracy (pooled over instances) agrees.
+(``max_abs_logprob_diff``; above :data:`MAX_LOGPROB_DIFF` the bench exits with
+status 1 after printing its record), and accuracy (pooled over instances) agrees.
 
 Timed: examples/s (instances per second) of the scoring call of each side,
 model loading excluded (the harness's ``HFLM`` is built once, outside; its
@@ -57,7 +58,6 @@ import json
 import logging
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -372,6 +372,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+#: The largest per-choice log-likelihood difference from the harness that is still float rounding.
+MAX_LOGPROB_DIFF = 1e-3
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     logging.getLogger("lm_eval").setLevel(logging.ERROR)
@@ -396,6 +400,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         "machine": machine(),
     }
     emit(record)
+    if record["max_abs_logprob_diff"] > MAX_LOGPROB_DIFF:
+        sys.exit(f"icl_vs_lm_eval: max_abs_logprob_diff {record['max_abs_logprob_diff']:.3g} exceeds "
+                 f"{MAX_LOGPROB_DIFF:g}: our log-likelihoods disagree with lm-evaluation-harness")
 
 
 if __name__ == "__main__":

@@ -149,10 +149,22 @@ def test_replay_in_replace_mode_takes_its_share_of_the_batch(tiny_lm_dir: Path, 
 
 
 def test_ewc_uses_a_fisher_from_corpus_batches(tiny_lm_dir: Path, tmp_path: Path) -> None:
+    from instructmtl.corpus import build_source
+    from instructmtl.models import load_model
+    from instructmtl.mtl import estimate_fisher
+
     arm = {"name": "ewc", "regularizer": {"name": "ewc", "lam": 10.0, "fisher_batches": 2}, "replay": {"block_len": 32}}
-    tune.main(make_config(tiny_lm_dir, arm=arm, steps=2, checkpoints=[1.0]), tmp_path / "run", progress=False)
-    rows = log_rows(tmp_path / "run")
-    assert rows[-1]["penalty"] > 0.0
+    config = make_config(tiny_lm_dir, arm=arm, steps=2, checkpoints=[0.5, 1.0])
+    tune.main(config, tmp_path / "run", progress=False)
+    # step 2's penalty is lam / 2 * sum F (w1 - w0)^2 at the weights after step 1, F the base model's
+    # Fisher on the run's corpus batches; L2-SP (F = 1) would log another number
+    base = load_model(config.model)
+    batches = tune._fisher_source(build_source(config.arm.replay.corpus), base.tokenizer, config.arm, config.seed)
+    fisher = estimate_fisher(base.model, batches.batches, batches.loss_fn, n_batches=2)
+    w0, w1 = dict(base.model.named_parameters()), final_weights(tmp_path / "run", 1)
+    distance = sum(float((f * (w1[name] - w0[name].detach()) ** 2).sum()) for name, f in fisher.items())
+    assert log_rows(tmp_path / "run")[1]["penalty"] == pytest.approx(10.0 / 2 * distance, rel=1e-4)
+    assert sum(float(((w1[name] - w0[name].detach()) ** 2).sum()) for name in fisher) != pytest.approx(distance)
 
 
 def test_uncertainty_weighting_trains_its_log_variances(tiny_lm_dir: Path, tmp_path: Path) -> None:

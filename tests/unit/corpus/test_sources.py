@@ -120,11 +120,11 @@ def test_config_kind_selects_the_class():
     adapter = TypeAdapter(SourceConfig)
     assert isinstance(adapter.validate_python({"kind": "jsonl", "paths": ["x.jsonl"]}), JsonlCorpusConfig)
     assert isinstance(adapter.validate_python({"kind": "builtin"}), BuiltinCorpusConfig)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match=r"jsonl\.colum\n  Extra inputs are not permitted"):
         adapter.validate_python({"kind": "jsonl", "paths": ["x"], "colum": "t"})
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="set exactly one of 'path'"):
         DatasetsCorpusConfig(path="json", disk_path="/somewhere")
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="set exactly one of 'path'"):
         DatasetsCorpusConfig()
 
 

@@ -93,7 +93,7 @@ def test_max_new_tokens_for(tokenizer) -> None:
     longest = max(len(encode(tokenizer, o)) for o in outputs)
     assert max_new_tokens_for(tokenizer, outputs) == -(-3 * longest // 2) + 2
     assert max_new_tokens_for(tokenizer, outputs, cap=4) == 4
-    with pytest.raises(InstructMTLError):
+    with pytest.raises(InstructMTLError, match="the task has no reference outputs"):
         max_new_tokens_for(tokenizer, [])
 
 

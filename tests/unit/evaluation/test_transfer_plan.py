@@ -21,9 +21,11 @@ def test_config_sorts_counts_and_canonicalises_the_encoding() -> None:
     assert config.rows(5) == 5 and config.rows(40) == config.batch_size
 
 
-@pytest.mark.parametrize("counts", [(), (-1, 5), (5, 5)])
-def test_config_rejects_bad_counts(counts: tuple[int, ...]) -> None:
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(("counts", "message"), [((), "at least one training-instance count"),
+                                                 ((-1, 5), r"distinct and >= 0, got \[-1, 5\]"),
+                                                 ((5, 5), r"distinct and >= 0, got \[5, 5\]")])
+def test_config_rejects_bad_counts(counts: tuple[int, ...], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
         FinetuneConfig(n=counts)
 
 
@@ -137,5 +139,5 @@ def test_transfer_delta_is_checkpoint_minus_base_per_key() -> None:
     assert set(deltas) == {(5, "rouge_l"), (5, "target_nll")}  # n=10 has no base counterpart
     assert deltas[(5, "rouge_l")].value == pytest.approx(-0.25) and deltas[(5, "rouge_l")].higher_is_better
     assert deltas[(5, "target_nll")].value == pytest.approx(1.5) and not deltas[(5, "target_nll")].higher_is_better
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="no scores of the base checkpoint 'missing'"):
         transfer_deltas(scores, "missing")

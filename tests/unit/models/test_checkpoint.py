@@ -122,7 +122,7 @@ def test_refuses_to_overwrite_a_folder_that_is_not_a_checkpoint(tiny_model_dir: 
 
 def test_unserializable_metadata_fails_before_writing(tiny_model_dir: Path, tmp_path: Path) -> None:
     loaded = _load(tiny_model_dir)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="Object of type object is not JSON serializable"):
         save_checkpoint(loaded.model, loaded.tokenizer, tmp_path / "out" / "ckpt", {"when": object()})
     assert not (tmp_path / "out").exists()
 

@@ -184,19 +184,19 @@ def test_pad_falls_back_to_unk_then_errors(tmp_path: Path) -> None:
 
 
 def test_spec_rejects_bad_values() -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="dtype\n  Input should be 'float32', 'bfloat16', 'float16' or 'auto'"):
         ModelSpec(name_or_path="x", dtype="fp8")
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="tokeniser\n  Extra inputs are not permitted"):
         ModelSpec(name_or_path="x", tokeniser="typo")
     with pytest.raises(ValidationError, match="already a .gguf"):
         ModelSpec(name_or_path="m.gguf", gguf_file="n.gguf")
     with pytest.raises(ValidationError, match="not a .gguf file name"):
         ModelSpec(name_or_path="org/name", gguf_file="weights.bin")
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match="must name a hub id, a model directory"):
         ModelSpec(name_or_path="  ")
     spec = ModelSpec(name_or_path="x")
-    with pytest.raises(ValidationError):
-        spec.dtype = "float16"  # frozen
+    with pytest.raises(ValidationError, match="Instance is frozen"):
+        spec.dtype = "float16"
 
 
 def test_spec_errors_through_the_config_layer_are_one_line() -> None:

@@ -135,7 +135,7 @@ def test_torchjd_object_is_fresh_each_time() -> None:
 def test_aggregators_are_immutable_and_compare_by_hyperparameters() -> None:
     agg = build(AGGREGATORS, "cagrad", c=0.2)
     assert agg == build(AGGREGATORS, "cagrad", c=0.2) != build(AGGREGATORS, "cagrad", c=0.3)
-    with pytest.raises(AttributeError):
+    with pytest.raises(AttributeError, match="cannot assign to field 'name'"):
         agg.name = "mean"  # type: ignore[misc]
 
 

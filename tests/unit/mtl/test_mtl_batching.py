@@ -54,7 +54,7 @@ def test_mixed_micro_batches_mix_tasks() -> None:
 
 def test_micro_batch_sizes_rejects_nonsense() -> None:
     assert micro_batch_sizes(10, 4) == [4, 4, 2]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="micro_batch_size >= 1, got 4, 0"):
         micro_batch_sizes(4, 0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="need batch_size >= 0 and micro_batch_size >= 1, got -1, 2"):
         micro_batch_sizes(-1, 2)

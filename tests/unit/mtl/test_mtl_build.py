@@ -33,7 +33,7 @@ def test_every_strategy_builds_with_defaults_and_is_immutable(registry, name: st
     assert dataclasses.is_dataclass(strategy)
     field = next(iter(dataclasses.fields(strategy)), None)
     if field is not None:
-        with pytest.raises(dataclasses.FrozenInstanceError):
+        with pytest.raises(dataclasses.FrozenInstanceError, match=f"cannot assign to field '{field.name}'"):
             setattr(strategy, field.name, None)
     assert strategy == build(registry, name)
 

@@ -89,6 +89,31 @@ def test_fisher_is_the_mean_squared_batch_gradient_and_leaves_grads_alone() -> N
     assert set(fisher) == {"0.weight", "2.weight", "2.bias"}
 
 
+def test_ewc_fisher_and_penalty_by_hand_on_a_two_parameter_model() -> None:
+    # y = w x + b at w = 2, b = 1, loss = mean squared error over a batch of two
+    model = nn.Linear(1, 1)
+    with torch.no_grad():
+        model.weight.fill_(2.0)
+        model.bias.fill_(1.0)
+    batches = [
+        # predictions 3, 5, residuals 1, 1: dL/dw = mean(2 r x) = 3, dL/db = mean(2 r) = 2
+        (torch.tensor([[1.0], [2.0]]), torch.tensor([[2.0], [4.0]])),
+        # predictions 1, 3, residuals -2, 2: dL/dw = (0 + 4) / 2 = 2, dL/db = (-4 + 4) / 2 = 0
+        (torch.tensor([[0.0], [1.0]]), torch.tensor([[3.0], [1.0]])),
+    ]
+    reg = build(REGULARIZERS, "ewc", lam=2.0, fisher_batches=2)
+    anchor = reg.make_anchor(model, FisherSource(batches, _mse))
+    # the Fisher is the mean over batches of the squared batch gradient
+    assert anchor.fisher["weight"].item() == pytest.approx((3.0**2 + 2.0**2) / 2)  # 6.5
+    assert anchor.fisher["bias"].item() == pytest.approx((2.0**2 + 0.0**2) / 2)  # 2
+    with torch.no_grad():
+        model.weight.add_(0.1)
+        model.bias.add_(0.2)
+    # lam / 2 * (6.5 * 0.1^2 + 2 * 0.2^2) = 0.145, where L2-SP with alpha = 2 gives 0.05
+    assert reg.penalty(model, anchor).item() == pytest.approx(0.145, rel=1e-5)
+    assert build(REGULARIZERS, "l2sp", alpha=2.0).penalty(model, anchor).item() == pytest.approx(0.05, rel=1e-5)
+
+
 def test_fisher_needs_enough_batches() -> None:
     with pytest.raises(InstructMTLError, match="corpus gave 2 batches, fisher_batches asks for 4"):
         estimate_fisher(_model(), _batches(2), _mse, n_batches=4)

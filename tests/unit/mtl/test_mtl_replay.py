@@ -79,7 +79,7 @@ def test_combine_weights_the_replay_loss() -> None:
 def test_bad_plans_are_rejected(kwargs: dict, fragment: str) -> None:
     with pytest.raises(ValueError, match=fragment):
         ReplayPlan(**kwargs)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="need global_batch_size >= 1 and step >= 0, got 0, 0"):
         ReplayPlan(0.5).split_batch(0, 0)
 
 

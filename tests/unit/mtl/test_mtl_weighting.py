@@ -30,7 +30,7 @@ def test_a_step_may_see_only_some_groups_but_not_unknown_ones(name: str) -> None
     assert weighting.combine({"gen": torch.tensor(0.5)}, state).item() == pytest.approx(0.5)
     with pytest.raises(ValueError, match="unknown"):
         weighting.combine({"poetry": torch.tensor(1.0)}, state)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="losses must be a non-empty subset of groups"):
         weighting.combine({}, state)
 
 

@@ -86,7 +86,7 @@ def test_count_missing_or_not_allowed() -> None:
         parse_encoding("pos")
     with pytest.raises(ConfigError, match="'def' takes no demonstrations"):
         parse_encoding("def-2")
-    with pytest.raises(UnknownNameError):
+    with pytest.raises(UnknownNameError, match="unknown prompt encoding 'id-'"):
         parse_encoding("id-")
 
 

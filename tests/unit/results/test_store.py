@@ -63,7 +63,7 @@ def test_error_inside_the_transaction_writes_nothing(store: ResultsStore, monkey
         raise RuntimeError("killed between the scores and the done flag")
 
     monkeypatch.setattr(ResultsStore, "_mark_done", crash)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="killed between the scores and the done flag"):
         store.complete_job("icl|a", [_score()], [Prediction("t1", "i1", "x", ("x",))])
     assert store.scores_frame() == []
     assert store.predictions("icl|a") == []

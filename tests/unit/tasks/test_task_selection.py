@@ -60,7 +60,7 @@ def test_caps_and_eval_fraction() -> None:
     small = split_instances(_task("small", 30), InstanceCaps(train=100, eval=50, max_eval_fraction=0.5), 0)
     assert (len(small.train), len(small.eval)) == (15, 15)
     assert not set(_ids(small.train)) & set(_ids(small.eval))
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="instance caps must be >= 0, got train=-1"):
         InstanceCaps(train=-1)
 
 

@@ -35,5 +35,5 @@ def test_aggregator_with_a_loss_weighting_is_refused_on_one_line() -> None:
 def test_checkpoint_fractions_become_steps() -> None:
     config = TuneConfig.model_validate({**BASE, "steps": 200, "checkpoints": [0.1, 0.25, 0.5, 1.0, 30]})
     assert config.checkpoint_steps() == [20, 30, 50, 100, 200]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"checkpoint 1\.5 must be a fraction in \(0, 1\] or a step number"):
         TuneConfig.model_validate({**BASE, "steps": 10, "checkpoints": [1.5]})

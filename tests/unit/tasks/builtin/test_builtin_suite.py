@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import re
-import time
 
 import pytest
 
@@ -159,11 +158,11 @@ def test_default_split_refuses_a_one_sided_split(suite: list[Task]) -> None:
         default_split(trained_only)
 
 
-def test_300_tasks_build_quickly() -> None:
-    start = time.perf_counter()
-    build_suite(n_tasks=300, n_instances=100, seed=0)
-    # measured ~0.2 s on one core; the bound leaves room for a busy CI machine
-    assert time.perf_counter() - start < 3.0
+def test_300_tasks_build_with_their_instances() -> None:
+    # its time (about 0.2 s on one core) is a bench figure, not a test
+    suite = build_suite(n_tasks=300, n_instances=100, seed=0)
+    assert len(suite) == 300 and len({t.name for t in suite}) == 300
+    assert all(1 <= len(t.instances) <= 100 for t in suite)  # fewer where a task's input space is small
 
 
 def test_default_study_split_of_the_builtin_suite_has_no_leakage() -> None:
