@@ -75,14 +75,17 @@ def main() -> None:
     args = parser.parse_args()
 
     samples: list[Measured] = []
+    fitted_on = []
     for folder in args.fit:
-        _, shape, works, jobs = _counted(folder)
+        config, shape, works, jobs = _counted(folder)
+        fitted_on.append(f"{folder.name} ({config.name} study, {shape.params / 1e6:.1f}M-parameter model)")
         by_id = {w.job_id: w for w in works}
         for job_id, stage, seconds, _, _ in jobs:
             if job_id in by_id:
-                samples.append(Measured(stage, flops(by_id[job_id], shape), float(seconds), by_id[job_id].tokens))
+                samples.append(Measured(stage, flops(by_id[job_id], shape), float(seconds), by_id[job_id].tokens,
+                                        shape.params))
         print(f"fit on {folder}: {len(jobs)} jobs, {shape.params / 1e6:.1f}M parameters", file=sys.stderr)
-    basis = "fitted on " + ", ".join(f.name for f in args.fit)
+    basis = "fitted on measured job times of " + ", ".join(fitted_on)
     device = fit_device("cpu-2core", args.memory_gib, samples, basis)
     for stage, rate in device.rates.items():
         print(f"  {stage:8s} overhead {rate.overhead_seconds:6.1f} s, {rate.flops_per_second / 1e9:6.2f} GFLOP/s, "

@@ -159,18 +159,33 @@ class DeviceClass:
         memory_gib: memory one job may use.
         rates: per stage, how fast it runs.
         basis: how the rates were obtained (fitted on which studies, or assumed).
+        fitted_params: the smallest and largest model (parameters) the rates were fitted on;
+            ``None`` for assumed rates.
     """
 
     name: str
     memory_gib: float
     rates: Mapping[str, StageRate]
     basis: str = ""
+    fitted_params: tuple[int, int] | None = None
+
+    def extrapolation(self, shape: ModelShape) -> str | None:
+        """A warning when ``shape`` lies far (over 3x) outside the model sizes the rates were fitted on."""
+        if self.fitted_params is None:
+            return None
+        low, high = self.fitted_params
+        if low / 3 <= shape.params <= high * 3:
+            return None
+        return (f"the {self.name} rates were fitted on models of {low / 1e6:.1f}-{high / 1e6:.1f}M parameters and "
+                f"this one has {shape.params / 1e6:.1f}M: the estimate extrapolates (it counts all time as FLOPs, "
+                "which overstates a larger model's time); fit on a pilot of this model with bench/cost_model.py")
 
     def seconds(self, work: JobWork, shape: ModelShape) -> float:
         return self.rates[work.stage].seconds(flops(work, shape), work.tokens)
 
     def as_dict(self) -> dict[str, object]:
         return {"name": self.name, "memory_gib": self.memory_gib, "basis": self.basis,
+                "fitted_params": list(self.fitted_params) if self.fitted_params is not None else None,
                 "rates": {s: {"overhead_seconds": r.overhead_seconds,
                               # None: no FLOP term (all of the stage's time went to its tokens)
                               "flops_per_second": r.flops_per_second if math.isfinite(r.flops_per_second) else None,
@@ -184,7 +199,13 @@ class DeviceClass:
                    {s: StageRate(float(r["overhead_seconds"]),
                                  math.inf if r["flops_per_second"] is None else float(r["flops_per_second"]),
                                  float(r.get("seconds_per_token", 0.0))) for s, r in rates.items()},
-                   str(data.get("basis", "")))
+                   str(data.get("basis", "")), _pair(data.get("fitted_params")))
+
+
+def _pair(value: object) -> tuple[int, int] | None:
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        return int(value[0]), int(value[1])
+    return None
 
 
 #: Utilisation assumed on a GPU per stage (share of peak bf16 FLOP/s). Training a small model at
@@ -221,21 +242,24 @@ class Measured:
     flops: float
     seconds: float
     tokens: float = 0.0
+    params: int = 0
 
 
 def fit_device(name: str, memory_gib: float, samples: Iterable[Measured], basis: str) -> DeviceClass:
     """Fits ``seconds = overhead + tokens * a + flops / rate`` per stage, all terms non-negative.
 
     Non-negative least squares on columns scaled to their largest value. Pilots of one
-    model give tokens and FLOPs in one ratio, so the two cannot be told apart and the fit
-    puts the time where it likes; pilots of models of different sizes separate them. A
-    stage whose jobs all have one size gets no overhead term (it would be confounded).
+    model size give tokens and FLOPs in nearly one ratio, so the two cannot be told apart:
+    then every second is put on FLOPs, which overstates (rather than understates) the time
+    of a larger model; pilots of models of different sizes separate them. A stage whose
+    jobs all have one size gets no overhead term (it would be confounded).
 
     Raises:
         ValueError: a stage has no sample.
     """
+    samples_list = list(samples)
     by_stage: dict[str, list[Measured]] = {s: [] for s in STAGES}
-    for m in samples:
+    for m in samples_list:
         by_stage.setdefault(m.stage, []).append(m)
     rates = {}
     for stage, items in by_stage.items():
@@ -245,7 +269,9 @@ def fit_device(name: str, memory_gib: float, samples: Iterable[Measured], basis:
         tokens = np.array([m.tokens for m in items])
         y = np.array([m.seconds for m in items])
         spread = np.ptp(np.log(flop)) > math.log(2.0)
-        columns = [c for c in ([np.ones_like(y)] if spread else []) + [tokens, flop]]
+        per_token_flops = flop / np.maximum(tokens, 1.0)
+        sizes = bool(tokens.min() > 0) and np.ptp(np.log(per_token_flops)) > math.log(4.0)
+        columns = ([np.ones_like(y)] if spread else []) + ([tokens] if sizes else [np.zeros_like(y)]) + [flop]
         design = np.stack(columns, axis=1)
         scale = np.where(design.max(axis=0) > 0, design.max(axis=0), 1.0)
         coef, _ = optimize.nnls(design / scale, y)
@@ -253,7 +279,8 @@ def fit_device(name: str, memory_gib: float, samples: Iterable[Measured], basis:
         overhead = float(coef[0]) if spread else 0.0
         per_token, per_flop = float(coef[-2]), float(coef[-1])
         rates[stage] = StageRate(overhead, 1.0 / per_flop if per_flop > 0 else math.inf, per_token)
-    return DeviceClass(name, memory_gib, rates, basis)
+    params = [m.params for m in samples_list if m.params > 0]
+    return DeviceClass(name, memory_gib, rates, basis, (min(params), max(params)) if params else None)
 
 
 @dataclass(frozen=True)
@@ -276,6 +303,7 @@ class StudyEstimate:
     jobs: tuple[JobEstimate, ...]
     wall_seconds: float
     stage_wall_seconds: Mapping[str, float] = field(default_factory=dict)
+    extrapolation: str | None = None
 
     def stage_totals(self) -> dict[str, dict[str, float]]:
         """Per stage: jobs, tokens, FLOPs, summed job seconds, largest peak memory and whether all fit."""
@@ -337,4 +365,4 @@ def estimate_study(works: Sequence[JobWork], shape: ModelShape, device: DeviceCl
                                 peak <= memory_limit))
     wall = schedule([(j.work.job_id, j.work.deps, j.seconds) for j in jobs], workers)
     stage_wall = {s: sum(j.seconds for j in jobs if j.work.stage == s) / max(workers, 1) for s in STAGES}
-    return StudyEstimate(device, workers, tuple(jobs), wall, stage_wall)
+    return StudyEstimate(device, workers, tuple(jobs), wall, stage_wall, device.extrapolation(shape))

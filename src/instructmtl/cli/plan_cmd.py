@@ -145,8 +145,8 @@ def plan(
                         "1-4× instances)")
     for header in ("claim", "target", "design", "wall time"):
         sized.add_column(header, overflow="fold")
-    for target, found in per_target:
-        sized.add_row(target.claim_id, f"{target.measure} ≤ {target.value:g}",
+    for aim, found in per_target:
+        sized.add_row(aim.claim_id, f"{aim.measure} ≤ {aim.value:g}",
                       _design(found.design) if found else "none searched reaches it",
                       _minutes(found.wall_seconds) if found else "")
     console.print(sized)
@@ -166,7 +166,8 @@ def price_config(config_name: str, overrides: list[str], gpu_tflops: float | Non
     totals = estimate.stage_totals()
     if as_json:
         typer.echo(json.dumps({"config": config.name, "device": device.as_dict(), "workers": estimate.workers,
-                               "stages": totals, "wall_seconds": estimate.wall_seconds}, allow_nan=False))
+                               "stages": totals, "wall_seconds": estimate.wall_seconds,
+                               "warning": estimate.extrapolation}, allow_nan=False))
         return
     console = Console()
     console.print(f"{config.name} on {device.name} ({device.basis}); {estimate.workers} job(s) at a time, "
@@ -180,6 +181,8 @@ def price_config(config_name: str, overrides: list[str], gpu_tflops: float | Non
                       _minutes(row["job_seconds"]))
     console.print(table)
     console.print(f"wall time about {_minutes(estimate.wall_seconds)} (jobs scheduled in dependency order)")
+    if estimate.extrapolation:
+        console.print(f"[yellow]{estimate.extrapolation}[/yellow]")
     if not all(row["fits"] for row in totals.values()):
         console.print("[red]some jobs do not fit in memory: lower micro_batch_size / max_length, use LoRA, or fewer "
                       "workers[/red]")

@@ -140,3 +140,17 @@ def test_a_device_without_a_flop_term_round_trips_as_strict_json() -> None:
     device = DeviceClass("cpu", 24.0, {s: StageRate(0.0, math.inf, 1e-4) for s in ("tune", "eval", "transfer")})
     text = json.dumps(device.as_dict(), allow_nan=False)
     assert DeviceClass.from_dict(json.loads(text)) == device
+
+
+def test_one_model_size_puts_every_second_on_flops_and_warns_far_from_it() -> None:
+    """Tokens and FLOPs in one ratio cannot be separated: the fit uses FLOPs (conservative for larger models)."""
+    samples = [Measured(stage, tokens * 1e6, tokens * 1e-3, tokens, 1_000_000)
+               for stage in ("tune", "eval", "transfer") for tokens in (1e3, 2e3, 4e3)]
+    device = fit_device("cpu", 24.0, samples, "one size")
+    assert device.fitted_params == (1_000_000, 1_000_000)
+    assert all(r.seconds_per_token == 0.0 and r.flops_per_second == pytest.approx(1e9) for r in device.rates.values())
+    assert device.extrapolation(SHAPE) is None  # 1.1M parameters: within the fitted range
+    big = ModelShape(params=135_000_000, embedding_params=28_000_000, vocab=49152, hidden=576, layers=30, heads=9)
+    warning = device.extrapolation(big)
+    assert warning is not None and "extrapolates" in warning and "135.0M" in warning
+    assert estimate_study([JobWork("t", "tune", trained_tokens=1e3)], big, device, 1).extrapolation == warning
