@@ -92,7 +92,7 @@ class Instance:
     """One instance as token ids: its context and every continuation.
 
     One context serves all continuations because lm-eval's split encodes the
-    context alone (see :func:`._prefix_cache.encode_choices`), so the model
+    context alone (see :func:`instructmtl.tokenized.encode.encode_choices`), so the model
     input of every choice starts with the same ids.
     """
 

@@ -49,7 +49,7 @@ def recipe_key(recipe: PretrainRecipe, preset: Preset) -> str:
     The preset's *values* are hashed, not just its name, so editing a preset's
     dimensions can never return a model trained with the old ones.
     """
-    # resolve the preset's defaults first: "--steps 1500" and "the preset's 1500 steps" are one model
+    # resolve the preset's defaults first: "--steps 3000" and "the preset's own 3000 steps" (tiny) are one model
     resolved = recipe.model_copy(
         update={"steps": recipe.steps or preset.steps, "precision": recipe.precision or preset.precision}
     )
