@@ -81,7 +81,8 @@ def main() -> None:
         print(f"{category:24s} {len(values):5d} {above:5d}  {mean:+.3f} [{low:+.3f}, {high:+.3f}]")
     everything = [v for values in by_category.values() for v in values]
     mean, low, high = interval(everything, rng)
-    print(f"{'all':24s} {len(everything):5d} {sum(v > 0 for v in everything):5d}  {mean:+.3f} [{low:+.3f}, {high:+.3f}]")
+    above_all = sum(v > 0 for v in everything)
+    print(f"{'all':24s} {len(everything):5d} {above_all:5d}  {mean:+.3f} [{low:+.3f}, {high:+.3f}]")
     selectable = sorted((c for c, row in rows.items() if row["excess"] > 0), key=lambda c: -rows[c]["excess"])
     print(f"selectable (positive mean excess): {', '.join(selectable)}")
     print(json.dumps({"bench": "base_icl_chance", **facts, "all": {"excess": mean, "ci": [low, high]},

@@ -29,9 +29,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from _common import emit, load_average, log
 from transformers import AutoTokenizer
 
+from _common import emit, load_average, log
 from instructmtl.corpus import (
     BuiltinCorpusConfig,
     BuiltinSource,

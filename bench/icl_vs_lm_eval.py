@@ -70,7 +70,6 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import Stamp, Timing, emit, load_average, log, machine  # noqa: E402
-
 from instructmtl.config.tasks import TasksConfig, build_study_split  # noqa: E402
 from instructmtl.corpus import BuiltinCorpusConfig, build_source  # noqa: E402
 from instructmtl.evaluation.loglik import score_continuations  # noqa: E402

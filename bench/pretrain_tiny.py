@@ -24,9 +24,9 @@ import time
 from pathlib import Path
 
 import torch
-from _common import emit, log, machine, optimizer_step_times
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from _common import emit, log, machine, optimizer_step_times
 from instructmtl.models.builtin import METADATA_FILE, PRESETS, PretrainRecipe, build_model, pretrain_model
 from instructmtl.workflows.pretrain import probe_heldout, read_metadata, shipped_dir
 

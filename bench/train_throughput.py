@@ -65,7 +65,6 @@ from transformers import DataCollatorForSeq2Seq, PreTrainedModel, Trainer, Train
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import Peak, Stamp, emit, load_average, log, machine, matmul_peak, optimizer_step_times  # noqa: E402
-
 from instructmtl import mtl  # noqa: E402
 from instructmtl.config.tasks import build_study_split  # noqa: E402
 from instructmtl.corpus import BuiltinCorpusConfig, build_source  # noqa: E402
@@ -74,9 +73,9 @@ from instructmtl.models.builtin.train import tokenizer_sample  # noqa: E402
 from instructmtl.models.checkpoint import save_checkpoint  # noqa: E402
 from instructmtl.models.loading import load_model, load_tokenizer  # noqa: E402
 from instructmtl.models.spec import ModelSpec  # noqa: E402
+from instructmtl.tokenized.examples import IGNORE_INDEX, TrainExample  # noqa: E402
 from instructmtl.training.config import ArmConfig, OptimConfig, TrainDataConfig, TuneConfig  # noqa: E402
 from instructmtl.training.data import InstructionData, build_instruction_data  # noqa: E402
-from instructmtl.tokenized.examples import IGNORE_INDEX, TrainExample  # noqa: E402
 from instructmtl.workflows import tune  # noqa: E402
 from instructmtl.workflows.pretrain import METADATA_FILE, cache_path, shipped_dir  # noqa: E402
 

@@ -69,7 +69,6 @@ from transformers import (
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import Stamp, emit, load_average, log, machine, optimizer_step_times  # noqa: E402
-
 from instructmtl.config.tasks import TasksConfig, build_study_split  # noqa: E402
 from instructmtl.evaluation.finetune_config import FinetuneConfig  # noqa: E402
 from instructmtl.evaluation.finetune_data import FewShotTask, cycle_order, step_indices  # noqa: E402
@@ -84,12 +83,15 @@ from instructmtl.workflows.pretrain import shipped_dir  # noqa: E402
 LOSS_TOLERANCE = 1e-3
 
 
-def build_models(count: int, hidden: int, layers: int, vocab: int) -> tuple[list[PreTrainedModel], PreTrainedTokenizerBase, str]:
+def build_models(
+    count: int, hidden: int, layers: int, vocab: int
+) -> tuple[list[PreTrainedModel], PreTrainedTokenizerBase, str]:
     """``count`` checkpoints of one architecture and their tokenizer, plus a description."""
     shipped = shipped_dir("tiny")
     if (shipped / "config.json").is_file() and (hidden, layers, vocab) == (192, 4, 1024):
         tokenizer = AutoTokenizer.from_pretrained(shipped)
-        config, what = AutoConfig.from_pretrained(shipped), "shipped built-in tiny architecture and tokenizer, random weights"
+        config = AutoConfig.from_pretrained(shipped)
+        what = "shipped built-in tiny architecture and tokenizer, random weights"
     else:
         texts = [t.definition for t in build_suite()] + [
             f"{i.input} {' '.join(i.outputs)}" for t in build_suite() for i in t.instances
@@ -107,7 +109,9 @@ def build_models(count: int, hidden: int, layers: int, vocab: int) -> tuple[list
     return models, tokenizer, what
 
 
-def grid_run(models: dict[str, PreTrainedModel], members: list[Member], tasks, config, pad_id: int) -> tuple[Stamp, dict]:
+def grid_run(
+    models: dict[str, PreTrainedModel], members: list[Member], tasks, config, pad_id: int
+) -> tuple[Stamp, dict]:
     """Wall and CPU seconds of training every member in planned chunks, and each member's loss curve."""
     started = Stamp.now()
     first = next(iter(models.values()))
@@ -128,7 +132,9 @@ def trainer_rows(task: FewShotTask, member: Member, config: FinetuneConfig) -> l
              "labels": [IGNORE_INDEX] * ex.target_start + list(ex.input_ids[ex.target_start:])} for ex in examples]
 
 
-def trainer_finetune(model: PreTrainedModel, tokenizer, rows, member: Member, config: FinetuneConfig) -> tuple[Stamp, float, float]:
+def trainer_finetune(
+    model: PreTrainedModel, tokenizer, rows, member: Member, config: FinetuneConfig
+) -> tuple[Stamp, float, float]:
     """One Trainer fine-tune: (wall and CPU seconds end to end, wall seconds of its steps, mean loss)."""
     AcceleratorState._reset_state(reset_partial_state=True)  # accelerate's singletons, as its own tests do
     GradientState._reset_state()

@@ -100,7 +100,9 @@ def main() -> None:
         rows = [summarize(f.result(), rng) for f in futures]
     print(f"{'lr':>8}{'steps':>7}{'score n=0':>11}  gain over n=0 by n [95% CI]")
     for r in rows:
-        gains = "  ".join(f"n={n}: {g['mean']:+.3f} [{g['ci'][0]:+.3f}, {g['ci'][1]:+.3f}]" for n, g in r["gain"].items())
+        gains = "  ".join(
+            f"n={n}: {g['mean']:+.3f} [{g['ci'][0]:+.3f}, {g['ci'][1]:+.3f}]" for n, g in r["gain"].items()
+        )
         print(f"{r['lr']:>8.0e}{r['steps']:>7}{r['score_n0']:>11.3f}  {gains}")
     print(json.dumps({"bench": "transfer_recipe", "rows": rows}))
 

@@ -48,8 +48,8 @@ def run_recipe(lr: float, steps: int, arm_name: str, seed: int, root: str) -> di
     from instructmtl.models import load_model
     from instructmtl.models.checkpoint import read_checkpoint_metadata
     from instructmtl.study.config import load_study_config
-    from instructmtl.training.fit_plan import fit_plan
     from instructmtl.study.runner import resolve_base
+    from instructmtl.training.fit_plan import fit_plan
     from instructmtl.workflows import tune
 
     study = load_study_config(None, [f"tune.optim.lr={lr}", f"tune.steps={steps}", "tune.checkpoints=[1.0]"])
@@ -79,7 +79,8 @@ def run_recipe(lr: float, steps: int, arm_name: str, seed: int, root: str) -> di
 
     base_fit, base_gen = measure(base.name_or_path)
     tuned_fit, tuned_gen = measure(str(checkpoint))
-    log = [json.loads(line) for line in (Path(root) / f"{arm_name}-{lr}-{steps}" / "log.jsonl").read_text().splitlines()]
+    log_path = Path(root) / f"{arm_name}-{lr}-{steps}" / "log.jsonl"
+    log = [json.loads(line) for line in log_path.read_text().splitlines()]
     return {
         "lr": lr, "steps": steps, "arm": arm_name, "seed": seed, "tune_seconds": round(seconds, 1),
         "fit_tasks": len(tuned_fit), "skipped": len(plan.skipped),

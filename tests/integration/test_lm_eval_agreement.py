@@ -12,18 +12,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# lm-eval is a test dependency (pyproject `test` extra): the agreement check must run, not skip
+import lm_eval.models.huggingface as lm_eval_hf  # noqa: E402
 import pytest
 import torch
+from lm_eval.api.instance import Instance as Request  # noqa: E402
 
 from instructmtl.evaluation.loglik import score_continuations
 from instructmtl.models import ModelSpec, load_model
 from instructmtl.prompts import TARGET_SEPARATOR, TaskPrompter, parse_encoding
 from instructmtl.tasks.builtin import build_suite
 from instructmtl.tasks.schema import label_set
-
-# lm-eval is a test dependency (pyproject `test` extra): the agreement check must run, not skip
-import lm_eval.models.huggingface as lm_eval_hf  # noqa: E402
-from lm_eval.api.instance import Instance as Request  # noqa: E402
 
 pytestmark = pytest.mark.slow
 

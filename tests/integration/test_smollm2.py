@@ -87,7 +87,11 @@ def test_icl_def_pos2_on_real_sni_test_tasks(smollm2: LoadedModel, sni_dir: Path
     from instructmtl.prompts import TARGET_SEPARATOR, TaskPrompter, parse_encoding
     from instructmtl.tasks.schema import label_set
 
-    chosen = ("task050_multirc_answerability", "task190_snli_classification", "task1153_bard_analogical_reasoning_affordance")
+    chosen = (
+        "task050_multirc_answerability",
+        "task190_snli_classification",
+        "task1153_bard_analogical_reasoning_affordance",
+    )
     config = TasksConfig(source=str(sni_dir), held_out_max_eval_instances=2, max_eval_instances=2)
     _, split = build_study_split(config)
     tasks = [t for t in split.held_out_tasks if t.name in chosen]

@@ -130,7 +130,8 @@ class Panel:
         """Mean of each unit over its measured cells (every cell weighs the same)."""
         ones_t = np.ones((1, len(self.tasks)))
         ones_s = np.ones((1, len(self.seeds)))
-        return boot_unit_means(self, ones_t, ones_s)[0]
+        means: np.ndarray = boot_unit_means(self, ones_t, ones_s)[0]
+        return means
 
     @property
     def n_tasks(self) -> int:

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import math
 
-
 from instructmtl.analysis.bootstrap import Panel
-from instructmtl.analysis.variance import Components, difference_interval, mean_intervals, unit_components
 from instructmtl.analysis.measures import QUANTITIES, ResultTable, at_final
+from instructmtl.analysis.variance import Components, difference_interval, mean_intervals, unit_components
 from instructmtl.analysis.verdict import MIN_TASKS, Claim, Details, judged_claim
 
 __all__ = ["arm_components", "claim_forgetting", "claim_replay", "design_details", "final_panel", "final_sides",

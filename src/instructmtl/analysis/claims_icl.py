@@ -30,7 +30,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from instructmtl.analysis.bootstrap import Panel, task_correlation, unit_correlation
+from instructmtl.analysis.bootstrap import Interval, Panel, task_correlation, unit_correlation
 from instructmtl.analysis.measures import QUANTITIES, ResultTable
 from instructmtl.analysis.records import ScoreRecord
 from instructmtl.analysis.reliability import attenuation_ceiling, split_half_reliability
@@ -145,7 +145,7 @@ def claim_points(table: ResultTable, rng: np.random.Generator, n_resamples: int,
 
 
 def _levels_r(x_rows: Sequence[ScoreRecord], y_rows: Sequence[ScoreRecord], rng: np.random.Generator,
-              n_resamples: int) -> tuple[dict, tuple[str, ...], int]:
+              n_resamples: int) -> tuple[dict[str, Interval], tuple[str, ...], int]:
     x = Panel.from_rows(x_rows, lambda r: "x", units=["x"])
     y = Panel.from_rows(y_rows, lambda r: "x", units=["x"])
     intervals, tasks, _, _ = task_correlation(x, y, rng, n_resamples)

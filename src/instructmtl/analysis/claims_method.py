@@ -44,7 +44,8 @@ def _ranking(arms: Sequence[str], means: np.ndarray) -> str:
 
 def _best(means: np.ndarray) -> np.ndarray:
     """Index of the largest unit mean per row of ``(resamples, units)``; an undrawn (NaN) unit never wins."""
-    return np.argmax(np.nan_to_num(means, nan=-np.inf), axis=1)
+    best: np.ndarray = np.argmax(np.nan_to_num(means, nan=-np.inf), axis=1)
+    return best
 
 
 def _picked_difference(gen: np.ndarray, fit: np.ndarray, icl: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

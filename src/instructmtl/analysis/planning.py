@@ -27,7 +27,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from statistics import NormalDist
 
-
 from instructmtl.analysis.claims_forgetting import arm_components, final_panel, final_sides, paired_components
 from instructmtl.analysis.claims_icl import panel_reliability
 from instructmtl.analysis.claims_method import typical_pair_components
@@ -161,7 +160,9 @@ def claim_precisions(table: ResultTable, *, baseline_arm: str, replay_arms: Sequ
         out.append(ClaimPrecision("3", "mean", with_instances(typical)))
     for arm in replay_arms:
         for quantity in ("transfer", "icl"):
-            components = paired_components(final_sides(table, quantity, arm), final_sides(table, quantity, baseline_arm))
+            components = paired_components(
+                final_sides(table, quantity, arm), final_sides(table, quantity, baseline_arm)
+            )
             out.append(ClaimPrecision(f"4.{quantity}.{arm}", "mean", with_instances(components)))
     out.append(ClaimPrecision("5", "task correlation", threshold=threshold))
     return out

@@ -54,7 +54,8 @@ def _pearson_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         r = (xc * yc).sum(axis=1) / den
     # a constant row is undefined; test it exactly, since the mean's rounding can leave den tiny but nonzero
     r[(np.ptp(x, axis=1) == 0) | (np.ptp(y, axis=1) == 0) | ~np.isfinite(r)] = np.nan
-    return np.clip(r, -1.0, 1.0)
+    clipped: np.ndarray = np.clip(r, -1.0, 1.0)
+    return clipped
 
 
 def _kendall_rows(x: np.ndarray, y: np.ndarray, max_elements: int = 4_000_000) -> np.ndarray:

@@ -19,9 +19,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from instructmtl.analysis.bootstrap import Interval, Panel
-from instructmtl.analysis.variance import mean_intervals
 from instructmtl.analysis.measures import QUANTITIES, ResultTable, at_earliest, at_final
 from instructmtl.analysis.records import ScoreRecord
+from instructmtl.analysis.variance import mean_intervals
 
 __all__ = [
     "ARM_QUANTITIES",

@@ -44,9 +44,9 @@ from typing import Any
 import numpy as np
 
 from instructmtl.analysis.bootstrap import Interval, Panel
-from instructmtl.analysis.variance import difference_interval, mean_intervals
 from instructmtl.analysis.check import Check
 from instructmtl.analysis.measures import PRIMARY, QUANTITIES, Quantity, ResultTable, at_final
+from instructmtl.analysis.variance import difference_interval, mean_intervals
 
 __all__ = ["FIT_RATIO", "MIN_FIT_COVERAGE", "MIN_SAMPLING_TV", "final_checkpoint_ids", "study_checks"]
 

@@ -159,7 +159,8 @@ class Components:
 def complete_table(values: np.ndarray) -> np.ndarray:
     """Keeps seeds with any measured cell, then tasks measured at every kept seed: a ``(tasks, seeds)`` table."""
     values = values[:, np.isfinite(values).any(axis=0)]
-    return values[np.isfinite(values).all(axis=1)]
+    complete: np.ndarray = values[np.isfinite(values).all(axis=1)]
+    return complete
 
 
 def within_from_halves(half_a: np.ndarray, half_b: np.ndarray) -> float:

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from statistics import NormalDist
 from dataclasses import asdict, dataclass, field, replace
+from statistics import NormalDist
 from typing import Literal
 
 from instructmtl.analysis.bootstrap import Interval
@@ -122,7 +122,7 @@ def verdict(interval: Interval, *, direction: int, threshold: float = 0.0) -> Ve
     return "inconclusive"
 
 
-def judged_claim(cid: str, statement: str, iv: Interval, counts: Counts, *, direction: int,
+def judged_claim(cid: str, statement: str, iv: Interval, counts: Counts, *, direction: int,  # noqa: PLR0913  one argument per input of the verdict rule, keyword-only past the interval
                  threshold: float, details: Details, too_thin: str = "", mde: float = float("nan")) -> Claim:
     """A claim whose verdict follows the rule, unless the data are too thin to judge.
 
@@ -137,6 +137,7 @@ def judged_claim(cid: str, statement: str, iv: Interval, counts: Counts, *, dire
             with this reason whatever the interval says.
         mde: the design's minimum detectable effect (see :class:`Claim`).
     """
+    v: Verdict
     if too_thin:
         v, reason = "inconclusive", too_thin
     else:
@@ -157,7 +158,10 @@ def inconclusive_reason(iv: Interval, threshold: float, mde: float) -> str:
     text = (f"the 95% interval [{iv.low:.3g}, {iv.high:.3g}] contains the threshold {threshold:g}; "
             f"it excludes true values below {iv.low:.3g} and above {iv.high:.3g}")
     if math.isfinite(mde):
-        text += f"; this design detects an effect of {mde:.3g} from the threshold with 80% power (`instructmtl plan` sizes a larger one)"
+        text += (
+            f"; this design detects an effect of {mde:.3g} from the threshold with 80% power"
+            " (`instructmtl plan` sizes a larger one)"
+        )
     return text
 
 

@@ -19,8 +19,12 @@ def icl(
     max_length: Annotated[int, typer.Option(help="context budget in tokens")] = 1024,
     seed: Annotated[int, typer.Option(help="selects instance split and demonstrations")] = 0,
     batch_size: Annotated[int, typer.Option(help="sequences per forward pass")] = 16,
-    train_tasks: Annotated[bool, typer.Option(help="also score the train tasks' eval instances (MTL generalization)")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per score, then per-instance predictions")] = False,
+    train_tasks: Annotated[
+        bool, typer.Option(help="also score the train tasks' eval instances (MTL generalization)")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="one JSON object per score, then per-instance predictions")
+    ] = False,
 ) -> None:
     """Score a model's in-context learning on the held-out tasks, no weight update."""
     from instructmtl.config.tasks import HeldOutConfig, TasksConfig, build_study_split
@@ -32,12 +36,11 @@ def icl(
                          held_out_max_eval_instances=max_eval, max_eval_instances=max_eval)
     _, study = build_study_split(config)
     loaded = load_model(ModelSpec(name_or_path=model))
-    kwargs = dict(seed=seed, max_length=max_length, batch_size=batch_size)
-    outputs = [evaluate_tasks(loaded.model, loaded.tokenizer, study.held_out_tasks, names,
-                              measure="icl", role="held_out", **kwargs)]
+    outputs = [evaluate_tasks(loaded.model, loaded.tokenizer, study.held_out_tasks, names, measure="icl",
+                              role="held_out", seed=seed, max_length=max_length, batch_size=batch_size)]
     if train_tasks:
-        outputs.append(evaluate_tasks(loaded.model, loaded.tokenizer, study.train_tasks, names,
-                                      measure="mtl_gen", role="train", **kwargs))
+        outputs.append(evaluate_tasks(loaded.model, loaded.tokenizer, study.train_tasks, names, measure="mtl_gen",
+                                      role="train", seed=seed, max_length=max_length, batch_size=batch_size))
     records = [r for out in outputs for r in out.records]
     if as_json:
         for r in records:
@@ -45,8 +48,9 @@ def icl(
         for out in outputs:
             for (task, encoding), preds in out.predictions.items():
                 for p in preds:
-                    typer.echo(json.dumps({"prediction": p.prediction, "references": list(p.references), "score": p.score,
-                                           "task": task, "encoding": encoding, "instance_id": p.instance_id}))
+                    row = {"prediction": p.prediction, "references": list(p.references), "score": p.score,
+                           "task": task, "encoding": encoding, "instance_id": p.instance_id}
+                    typer.echo(json.dumps(row))
         return
     table = Table("task", "measure", "encoding", "metric", "value", "n", title=f"ICL of {model}")
     for r in records:

@@ -66,7 +66,8 @@ def list_tasks(
     table = Table("task", "categories", "output type", "instances", title=escape(collection.source))
     for task in collection.tasks.values():
         row = _summary(task)
-        table.add_row(escape(task.name), escape(", ".join(task.categories)), row["output_type"], str(len(task.instances)))
+        categories = escape(", ".join(task.categories))
+        table.add_row(escape(task.name), categories, row["output_type"], str(len(task.instances)))
     Console().print(table)
 
 

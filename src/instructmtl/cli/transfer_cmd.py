@@ -34,7 +34,7 @@ def _int_list(text: str, option: str) -> list[int]:
 
 def _table(rows: list[Any], title: str, signed: bool) -> Table:
     """One line per (checkpoint, task, n, seed), one column per metric present (``signed``: show +/-)."""
-    grouped: dict[tuple, dict[str, float]] = {}
+    grouped: dict[tuple[str, str, int, int], dict[str, float]] = {}
     for row in rows:
         grouped.setdefault((row.checkpoint, row.task, row.n, row.seed), {})[row.metric] = row.value
     present = [m for m in _METRIC_COLUMNS if any(m in values for values in grouped.values())]
@@ -51,8 +51,12 @@ def transfer(
                                                   "= score(checkpoint) - score(base) is printed.")] = None,
     tasks: Annotated[str, typer.Option(help="builtin, an SNI folder or a task file.")] = "builtin",
     held_out_split: Annotated[str, typer.Option(help="The split whose test tasks are held out.")] = "default",
-    task: Annotated[list[str] | None, typer.Option("--task", help="Only this held-out task; repeat for several.")] = None,
-    n: Annotated[str, typer.Option("--n", help="Training-instance counts, comma-separated (0: no update).")] = "0,5,10,20,40",
+    task: Annotated[
+        list[str] | None, typer.Option("--task", help="Only this held-out task; repeat for several.")
+    ] = None,
+    n: Annotated[
+        str, typer.Option("--n", help="Training-instance counts, comma-separated (0: no update).")
+    ] = "0,5,10,20,40",
     encoding: Annotated[str, typer.Option(help="Prompt encoding: id (task identifier) or pos-k.")] = "id",
     steps: Annotated[int, typer.Option(min=1, help="Optimizer steps of every fine-tune.")] = 20,
     batch_size: Annotated[int, typer.Option(min=1, help="Instances per step at most.")] = 8,

@@ -55,9 +55,13 @@ class TasksConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     source: str = "builtin"
     n_tasks: int | None = Field(None, ge=2, description="number of built-in tasks (None: the default suite)")
-    n_instances: int | None = Field(None, ge=4, description="instances per built-in task (the most, with min_instances)")
+    n_instances: int | None = Field(
+        None, ge=4, description="instances per built-in task (the most, with min_instances)"
+    )
     min_instances: int | None = Field(
-        None, ge=2, description="built-in trained tasks get log-uniform sizes from this to n_instances (None: all equal)"
+        None,
+        ge=2,
+        description="built-in trained tasks get log-uniform sizes from this to n_instances (None: all equal)",
     )
     suite_seed: int = 0
     held_out: HeldOutConfig = HeldOutConfig()

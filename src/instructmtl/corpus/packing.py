@@ -32,7 +32,7 @@ def document_ids(text: str, tokenizer: PreTrainedTokenizerBase) -> list[int]:
     if eos is None:
         raise ConfigError(f"tokenizer {tokenizer.name_or_path!r} has no eos_token; packing needs one between documents")
     # verbose=False: a document may be longer than the model context; packing cuts it into blocks
-    ids = tokenizer(text, add_special_tokens=True, verbose=False)["input_ids"]
+    ids: list[int] = tokenizer(text, add_special_tokens=True, verbose=False)["input_ids"]
     if not ids or ids[-1] != eos:
         ids.append(eos)
     return ids
@@ -71,7 +71,7 @@ def packed_blocks(
     block_len: int,
     seed: int,
     passes: int | None = None,
-) -> Iterator[torch.LongTensor]:
+) -> Iterator[torch.Tensor]:
     """Yields ``block_len``-long blocks of token ids, documents joined with EOS.
 
     The same ``source``, tokenizer, ``block_len`` and ``seed`` always give the same

@@ -7,7 +7,12 @@ encoding, and :mod:`icl` / :mod:`transfer` to whole sets of tasks.
 """
 
 from instructmtl.evaluation.generation import generate_greedy, max_new_tokens_for
-from instructmtl.evaluation.loglik import ContinuationScore, score_continuations, score_continuations_uncached, target_nll
+from instructmtl.evaluation.loglik import (
+    ContinuationScore,
+    score_continuations,
+    score_continuations_uncached,
+    target_nll,
+)
 from instructmtl.evaluation.metrics import METRICS, Metric, accuracy, exact_match, normalize_answer, rouge_l
 from instructmtl.evaluation.task_scoring import Prediction, TaskScore, score_prompts
 

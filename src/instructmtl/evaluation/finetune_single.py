@@ -87,10 +87,14 @@ def with_lora(model: PreTrainedModel, lora: LoraSettings, seed: int) -> PreTrain
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         peft_config = LoraConfig(
-            r=lora.rank, lora_alpha=lora.alpha, lora_dropout=0.0, target_modules=list(lora.targets) if lora.targets else None,
+            r=lora.rank,
+            lora_alpha=lora.alpha,  # type: ignore[arg-type]  # peft annotates lora_alpha as int; any positive number scales
+            lora_dropout=0.0,
+            target_modules=list(lora.targets) if lora.targets else None,
             task_type="CAUSAL_LM",
         )
-        return get_peft_model(model, peft_config)
+        # the peft wrapper forwards every PreTrainedModel attribute the fine-tune uses
+        return get_peft_model(model, peft_config)  # type: ignore[return-value]
 
 
 def finetune_one(
@@ -137,6 +141,6 @@ def finetune_one(
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
     if config.mode == "lora":
-        tuned = tuned.merge_and_unload()
+        tuned = tuned.merge_and_unload()  # type: ignore[operator]  # a peft model here (with_lora)
     tuned.eval()
     return Finetuned(tuned, tuple(losses))

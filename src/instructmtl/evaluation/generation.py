@@ -93,6 +93,7 @@ def _generate_batch(
 def _to_text(tokenizer: PreTrainedTokenizerBase, tokens: list[int], stop_at_newline: bool) -> str:
     """Decoded answer: special tokens dropped, cut at the first newline, stripped."""
     text = tokenizer.decode(tokens, skip_special_tokens=True)
+    assert isinstance(text, str)  # one sequence decodes to one string
     if stop_at_newline:
         text = text.split("\n", 1)[0]
     return text.strip()

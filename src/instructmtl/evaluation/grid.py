@@ -126,7 +126,8 @@ def member_bytes(model: PreTrainedModel, rows: int, length: int, keep: int) -> i
     per_token_layer = 18 * cfg.hidden_size + 4 * mlp + 3 * cfg.num_attention_heads * length
     activations = rows * length * cfg.num_hidden_layers * per_token_layer + rows * length * length
     logits = 3 * rows * keep * cfg.vocab_size
-    return _FP32_TRAINING_BYTES_PER_PARAM * model.num_parameters() + 4 * (activations + logits)
+    # the config's sizes are untyped attributes
+    return int(_FP32_TRAINING_BYTES_PER_PARAM * model.num_parameters() + 4 * (activations + logits))
 
 
 @dataclass(frozen=True)

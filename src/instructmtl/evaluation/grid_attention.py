@@ -32,7 +32,7 @@ __all__ = ["ATTENTION_NAME", "segment_attention"]
 ATTENTION_NAME = "instructmtl_segments"
 
 
-def segment_attention(
+def segment_attention(  # noqa: PLR0913  transformers' attention-function signature plus the two segment tensors
     module: nn.Module,
     query: torch.Tensor,
     key: torch.Tensor,
@@ -42,7 +42,7 @@ def segment_attention(
     dropout: float = 0.0,
     segment_query: torch.Tensor | None = None,
     token_slot: torch.Tensor | None = None,
-    **_: object,
+    **_unused: object,
 ) -> tuple[torch.Tensor, None]:
     """Attention over the segments of a packed sequence.
 

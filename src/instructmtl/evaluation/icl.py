@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from instructmtl.errors import InstructMTLError
-from instructmtl.evaluation.task_scoring import Prediction, score_prompts
 from instructmtl.evaluation.loglik import target_nll
+from instructmtl.evaluation.task_scoring import Prediction, score_prompts
 from instructmtl.prompts import TaskPrompter, fit_to_context, parse_encoding
 from instructmtl.tasks.selection import TaskSplit
 
@@ -51,7 +51,7 @@ class EvalOutput:
     prompts_fitted: int
 
 
-def evaluate_tasks(
+def evaluate_tasks(  # noqa: PLR0913  keyword-only scoring settings, each named at every call
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
     tasks: Sequence[TaskSplit],

@@ -52,7 +52,8 @@ class PerThread(Generic[T]):
             return self._original
         if not hasattr(self._copies, "value"):
             self._copies.value = copy.deepcopy(self._original)
-        return self._copies.value
+        copied: T = self._copies.value
+        return copied
 
 
 def resolve_workers(requested: int | None, device: torch.device) -> int:

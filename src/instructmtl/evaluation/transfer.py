@@ -159,7 +159,8 @@ def prepare_tasks(
 def _members(
     checkpoints: Sequence[str], tasks: Mapping[tuple[str, int], FewShotTask], config: FinetuneConfig
 ) -> tuple[list[Member], list[SkippedFinetune]]:
-    members, skipped = [], []
+    members: list[Member] = []
+    skipped: list[SkippedFinetune] = []
     for (name, seed), task in tasks.items():
         for n in config.n:
             if n > task.available:
@@ -213,7 +214,9 @@ def _fine_tune_items(
                     for index, m in enumerate(chunk)]
 
         chunks = plan_chunks(members, tasks, first, config, share=workers)
-        items = [(partial(chunk_item, chunk.members), float(chunk.tokens)) for chunk in chunks]
+        items: list[tuple[Callable[[], list[_Scored]], float]] = [
+            (partial(chunk_item, chunk.members), float(chunk.tokens)) for chunk in chunks
+        ]
         return items, concurrent_chunks(chunks, config, workers)
 
     def one_item(m: Member) -> list[_Scored]:
@@ -273,7 +276,9 @@ def run_transfer(
         return [score(Member(task.name, task.seed, 0, checkpoint), models[checkpoint])]
 
     # scoring a checkpoint as it is costs least: those items fill the gaps at the end
-    work = [(partial(untuned, c, t), 0.0) for c in models for t in tasks.values()] if 0 in config.n else []
+    work: list[tuple[Callable[[], list[_Scored]], float]] = (
+        [(partial(untuned, c, t), 0.0) for c in models for t in tasks.values()] if 0 in config.n else []
+    )
     fine_tunes, workers = _fine_tune_items(models, members, tasks, config, tokenizer.pad_token_id, batched, score,
                                            resolve_workers(config.workers, first.device))
     work += fine_tunes
@@ -287,7 +292,7 @@ def run_transfer(
     order = {name: i for i, name in enumerate(models)}
     task_order = {split.name: i for i, split in enumerate(held_out)}
 
-    def key(row: FinetuneScore | FinetunePrediction) -> tuple:
+    def key(row: FinetuneScore | FinetunePrediction) -> tuple[int, int, int, int]:
         return order[row.checkpoint], task_order[row.task], row.n, row.seed
 
     return TransferResult(

@@ -52,7 +52,7 @@ def positive_int(name: str, value: object, *, allow_none: bool = False) -> None:
     """Requires an integer >= 1 (or None where ``allow_none``)."""
     if allow_none and value is None:
         return
-    if not (isinstance(value, Integral) and not isinstance(value, bool) and value >= 1):
+    if not (isinstance(value, Integral) and not isinstance(value, bool) and int(value) >= 1):
         extra = " or null" if allow_none else ""
         raise ValueError(f"{name} must be an integer >= 1{extra}, got {value!r}")
 

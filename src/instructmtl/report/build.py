@@ -24,6 +24,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import yaml
 
@@ -74,7 +75,9 @@ def _arm_specs(config: dict[str, object], where: str) -> dict[str, dict[str, obj
         return {}
     if isinstance(arms, dict):
         return {str(name): spec or {} for name, spec in arms.items()}
-    return {name: spec for name, spec in zip(config_arm_names(config, where), arms, strict=True)}
+    names = config_arm_names(config, where)  # a list of named arm mappings, or it raises
+    specs = cast(list[dict[str, object]], arms)
+    return dict(zip(names, specs, strict=True))
 
 
 def _plugin_name(spec: object) -> str:
@@ -149,7 +152,7 @@ def analysis_settings(config_yaml: str, where: str) -> AnalysisSettings:
     )
 
 
-def build_report(
+def build_report(  # noqa: PLR0913  keyword-only analysis settings, the fields of AnalysisSettings
     store_path: str | Path,
     out_dir: str | Path,
     *,

@@ -129,7 +129,8 @@ def _overview(content: ReportContent) -> list[Block]:
         Paragraph(
             f"Study `{s.study_id}` (config hash `{s.config_hash}`, created {s.created_at}): {content.n_scores} score "
             f"rows; arms {', '.join(content.arms)}; seeds {', '.join(map(str, content.seeds))}. Baseline arm "
-            f"`{content.baseline_arm}`; replay arms: {replay}; arms left out of claim 3: {excluded}. Intervals are 95% two-way cluster-bootstrap "
+            f"`{content.baseline_arm}`; replay arms: {replay}; arms left out of claim 3: {excluded}. "
+            "Intervals are 95% two-way cluster-bootstrap "
             f"intervals (tasks and seeds resampled with replacement), {content.n_resamples} resamples, "
             f"bootstrap seed {content.seed}."
         ),

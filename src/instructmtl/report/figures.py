@@ -9,9 +9,11 @@ own, with no display.
 from __future__ import annotations
 
 import io
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
+from typing import cast
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from instructmtl.analysis import ArmRow, Curve, Heatmap
@@ -34,7 +36,7 @@ def _colors(arms: Sequence[str]) -> dict[str, str]:
     return {arm: f"C{i % 10}" for i, arm in enumerate(arms)}
 
 
-def _fit_line(ax: object, x: np.ndarray, y: np.ndarray, r: float) -> None:
+def _fit_line(ax: Axes, x: np.ndarray, y: np.ndarray, r: float) -> None:
     ok = np.isfinite(x) & np.isfinite(y)
     if ok.sum() < 2 or np.ptp(x[ok]) == 0:
         return
@@ -54,7 +56,8 @@ def transfer_icl_scatter(units: Sequence[Hashable], transfer: np.ndarray, icl: n
     ax = fig.add_subplot()
     colors = _colors(arms)
     for arm in arms:
-        idx = [i for i, u in enumerate(units) if u[0] == arm]  # units are (arm, step)
+        # units are (arm, step) pairs
+        idx = [i for i, u in enumerate(units) if cast(tuple[str, int], u)[0] == arm]
         ax.scatter(transfer[idx], icl[idx], color=colors[arm], label=arm, s=28)
     ax.scatter([0.0], [0.0], color="black", marker="x", label="base", s=36)
     _fit_line(ax, transfer, icl, r)
@@ -99,7 +102,7 @@ def arm_bars(rows: Sequence[ArmRow]) -> bytes:
     return _png(fig)
 
 
-def curves_figure(curves_by_quantity: dict[str, Sequence[Curve]], arms: Sequence[str]) -> bytes:
+def curves_figure(curves_by_quantity: Mapping[str, Sequence[Curve]], arms: Sequence[str]) -> bytes:
     """One panel per quantity: mean over tasks and seeds against step fraction, band = 95% interval."""
     fig = Figure(figsize=(4.2 * len(curves_by_quantity), 3.6))
     colors = _colors(arms)

@@ -9,7 +9,6 @@ from typing import Any
 
 from instructmtl.results._schema import FLOAT_COLUMNS, INT_COLUMNS, SCORE_COLUMNS
 
-
 __all__ = ["write_csv", "write_parquet"]
 
 

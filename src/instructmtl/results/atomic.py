@@ -16,7 +16,7 @@ from pathlib import Path
 __all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_text"]
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
+def atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
     """Calls ``write(tmp)`` on a temporary path beside ``path``, then renames it to ``path``.
 
     Args:

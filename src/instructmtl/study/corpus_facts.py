@@ -25,8 +25,8 @@ from pathlib import Path
 
 from instructmtl.corpus import (
     LeakageError,
-    family_share,
     families_in,
+    family_share,
     held_out_instances,
     replay_text,
     scan_pretraining,

@@ -15,12 +15,25 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from instructmtl.errors import ConfigError
 from instructmtl.study.jobs import Job, StudyContext, execute
 
+if TYPE_CHECKING:
+    from ray import ObjectRef
+
 #: Called after each finished job with (job, ran): ``ran`` is False when the job was already done.
 OnDone = Callable[[Job, bool], None]
+
+
+class _Pending(Protocol):
+    """A running job as the scheduler sees it: a process-pool future or a Ray object ref."""
+
+    def result(self) -> bool: ...
+
+
+P = TypeVar("P", bound=_Pending)
 
 
 def ready_jobs(jobs: Sequence[Job], done: set[str], started: set[str]) -> Iterator[Job]:
@@ -48,13 +61,13 @@ def run_local(jobs: Sequence[Job], ctx: StudyContext, done: set[str], workers: i
     # spawn, not fork: torch and its thread pools must not be forked mid-flight
     with ProcessPoolExecutor(workers - 1, mp_context=multiprocessing.get_context("spawn")) as pool:
 
-        def submit(job: Job) -> Future:
+        def submit(job: Job) -> Future[bool]:
             if here.free():
                 return here.submit(execute, job, ctx, threads)
             return pool.submit(execute, job, ctx, threads)
 
         try:
-            _schedule(jobs, done, submit, on_done, limit=workers)
+            _schedule(jobs, done, submit, on_done, limit=workers, waiter=_futures_wait)
         except Exception:
             here.wait()  # a failed job stops the study after the running ones end, here as in the pool
             raise
@@ -73,16 +86,18 @@ def run_ray(jobs: Sequence[Job], ctx: StudyContext, done: set[str], workers: int
                  log_to_driver=False, ignore_reinit_error=True)
     remote = ray.remote(num_cpus=1)(execute)
     try:
-        _schedule(jobs, done, lambda job: _RayFuture(remote.remote(job, ctx, 1)), on_done,
+        # ray's stubs type a remote function by its required parameters only; execute's third is optional
+        _schedule(jobs, done, lambda job: _RayFuture(remote.remote(job, ctx, 1)), on_done,  # type: ignore[call-arg]
                   limit=workers, waiter=_ray_wait)
     finally:
         if started_here:
             ray.shutdown()
 
 
-def _schedule(jobs, done, submit, on_done, limit=None, waiter=None) -> None:
+def _schedule(jobs: Sequence[Job], done: set[str], submit: Callable[[Job], P], on_done: OnDone, *,
+              limit: int | None, waiter: Callable[[list[P]], list[P]]) -> None:
     """Keeps submitting ready jobs until all are done; a failed job stops the study (after running ones end)."""
-    running: dict[object, Job] = {}
+    running: dict[P, Job] = {}
     started: set[str] = set()
     while True:
         for job in ready_jobs(jobs, done, started):
@@ -92,7 +107,7 @@ def _schedule(jobs, done, submit, on_done, limit=None, waiter=None) -> None:
             started.add(job.job_id)
         if not running:
             return
-        finished = (waiter or _futures_wait)(list(running))
+        finished = waiter(list(running))
         for future in finished:
             job = running.pop(future)
             ran = future.result()  # re-raises the job's error here
@@ -100,7 +115,7 @@ def _schedule(jobs, done, submit, on_done, limit=None, waiter=None) -> None:
             on_done(job, ran)
 
 
-def _futures_wait(futures: list[Future]) -> list[Future]:
+def _futures_wait(futures: list[Future[bool]]) -> list[Future[bool]]:
     return list(wait(futures, return_when=FIRST_COMPLETED).done)
 
 
@@ -114,7 +129,7 @@ class _HereWorker:
     """
 
     def __init__(self) -> None:
-        self._busy: Future | None = None
+        self._busy: Future[bool] | None = None
 
     def free(self) -> bool:
         """Whether no job of ours is still running."""
@@ -125,11 +140,11 @@ class _HereWorker:
         if self._busy is not None:
             wait([self._busy])
 
-    def submit(self, fn: Callable[..., bool], *args: object) -> Future:
+    def submit(self, fn: Callable[..., bool], *args: object) -> Future[bool]:
         """Starts ``fn(*args)`` in a new daemon thread; call only when :meth:`free`."""
         if not self.free():
             raise RuntimeError("_HereWorker: one job at a time in this process; submit when free()")
-        future: Future = Future()
+        future: Future[bool] = Future()
         future.set_running_or_notify_cancel()
 
         def run() -> None:
@@ -146,7 +161,7 @@ class _HereWorker:
 class _RayFuture:
     """A Ray object ref with the one method the scheduler needs."""
 
-    def __init__(self, ref: object) -> None:
+    def __init__(self, ref: ObjectRef[bool]) -> None:
         self.ref = ref
 
     def result(self) -> bool:

@@ -14,13 +14,22 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import torch
 
 from instructmtl.config.tasks import build_study_split
 from instructmtl.models import ModelSpec
 from instructmtl.models.checkpoint import read_checkpoint_metadata
-from instructmtl.results.records import CheckpointRecord, Prediction, RunRecord, ScoreRow
+from instructmtl.results.records import (
+    CheckpointRecord,
+    Measure,
+    MetricName,
+    Prediction,
+    RunRecord,
+    ScoreRow,
+    TaskRole,
+)
 from instructmtl.results.store import ResultsStore, default_worker
 from instructmtl.study.config import StudyConfig
 from instructmtl.training.config import run_dir
@@ -156,8 +165,10 @@ def _run_transfer(job: Job, ctx: StudyContext, store: ResultsStore) -> tuple[lis
     _, split = build_study_split(ctx.config.tasks)
     model = ctx.base.model_copy(update={"name_or_path": str(checkpoint_path(ctx, ref))})
     result = transfer.main(ctx.config.transfer, model, ref.checkpoint_id, split.held_out_tasks, job.seed)
+    # the evaluation side names metrics as str; ScoreRow checks every choice when it is built
     rows = [ScoreRow(ctx.study_id, ref.checkpoint_id, ref.arm, ref.seed, ref.step, c.task, "held_out", "finetune",
-                     c.encoding, c.n, c.metric, c.value, c.n_instances, c.subset) for c in result.cells]
+                     c.encoding, c.n, cast(MetricName, c.metric), c.value, c.n_instances, c.subset)
+            for c in result.cells]
     predictions = [Prediction(p.task, p.instance_id, p.prediction, p.references, p.score) for p in result.predictions]
     return rows, predictions
 
@@ -173,8 +184,10 @@ def _checkpoint(job: Job, ctx: StudyContext, store: ResultsStore) -> CheckpointR
 
 
 def _row(ctx: StudyContext, ref: CheckpointRef, r: ScoreRecord) -> ScoreRow:
-    return ScoreRow(ctx.study_id, ref.checkpoint_id, ref.arm, ref.seed, ref.step, r.task, r.task_role, r.measure,
-                    r.encoding, r.k, r.metric, r.value, r.n_instances, r.subset)
+    # the evaluation side types these choices as str; ScoreRow checks each one when it is built
+    return ScoreRow(ctx.study_id, ref.checkpoint_id, ref.arm, ref.seed, ref.step, r.task, cast(TaskRole, r.task_role),
+                    cast(Measure, r.measure), r.encoding, r.k, cast(MetricName, r.metric), r.value, r.n_instances,
+                    r.subset)
 
 
 _RUNNERS = {"tune": _run_tune, "eval": _run_eval, "transfer": _run_transfer}

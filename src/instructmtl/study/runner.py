@@ -11,7 +11,7 @@ the claims table.
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -19,6 +19,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from instructmtl.analysis import Claim
 from instructmtl.analysis.cost_model import shipped_cpu_device
 from instructmtl.config import config_hash, dump_yaml
 from instructmtl.config.tasks import build_study_split
@@ -50,7 +51,7 @@ class StudyResult:
     stage_seconds: dict[str, float]
     jobs_run: int
     jobs_skipped: int
-    claims: tuple
+    claims: tuple[Claim, ...]
 
 
 def versions() -> dict[str, str]:
@@ -72,7 +73,7 @@ def main(config: StudyConfig, console: Console | None = None) -> StudyResult:
     out = config.output_dir
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.yaml").write_text(dump_yaml(config))
-    stage_seconds: Counter[str] = Counter()
+    stage_seconds: defaultdict[str, float] = defaultdict(float)
     started = time.perf_counter()
     base = resolve_base(config)
     stage_seconds["pretrain"] += time.perf_counter() - started
@@ -128,7 +129,8 @@ def _record_cost_estimate(config: StudyConfig, ctx: StudyContext, store: Results
     store.record_fact(ctx.study_id, "cost.estimate", value, "setup")
 
 
-def _run_jobs(config: StudyConfig, ctx: StudyContext, jobs: list[Job], done: set[str], stage_seconds: Counter) -> int:
+def _run_jobs(config: StudyConfig, ctx: StudyContext, jobs: list[Job], done: set[str],
+              stage_seconds: defaultdict[str, float]) -> int:
     counts = Counter(job.stage for job in jobs)
     progress = Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), TimeRemainingColumn())

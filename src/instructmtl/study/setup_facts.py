@@ -27,8 +27,8 @@ import numpy as np
 
 from instructmtl import mtl
 from instructmtl.evaluation.metrics import rouge_l
-from instructmtl.tasks.schema import label_set
 from instructmtl.tasks.leakage import normalize_text
+from instructmtl.tasks.schema import label_set
 from instructmtl.tasks.selection import StudySplit, TaskSplit
 from instructmtl.training.config import ArmConfig
 
@@ -83,7 +83,9 @@ def chance_levels(held_out: Sequence[TaskSplit]) -> dict[str, dict[str, object]]
                                   "baseline": "majority label"}
             continue
         echo = float(np.mean([rouge_l(inst.input, inst.outputs) for inst in split.eval]))
-        answers = Counter(inst.outputs[0] for inst in split.train) or Counter(e.output for e in split.task.positive_examples)
+        answers = Counter(inst.outputs[0] for inst in split.train) or Counter(
+            e.output for e in split.task.positive_examples
+        )
         constant = answers.most_common(1)[0][0] if answers else ""
         fixed = float(np.mean([rouge_l(constant, inst.outputs) for inst in split.eval]))
         best = ("echo input", echo) if echo >= fixed else ("constant answer", fixed)
@@ -96,7 +98,8 @@ def mean_sampling(arm: ArmConfig, sizes: dict[str, int]) -> np.ndarray:
     sampler = mtl.build(mtl.SAMPLERS, arm.sampler.name, **arm.sampler.params)
     tasks = sorted(sizes)
     rows = [[sampler.probabilities(sizes, float(p)).get(t, 0.0) for t in tasks] for p in PROGRESS_POINTS]
-    return np.mean(np.asarray(rows), axis=0)
+    mean: np.ndarray = np.mean(np.asarray(rows), axis=0)
+    return mean
 
 
 def arm_differences(arm: ArmConfig, baseline: ArmConfig) -> list[str]:
@@ -128,7 +131,9 @@ def arm_facts(arms: Sequence[ArmConfig], baseline: str, sizes: dict[str, int]) -
     return facts
 
 
-def setup_facts(split: StudySplit, arms: Sequence[ArmConfig], baseline: str, encodings: Sequence[str]) -> dict[str, object]:
+def setup_facts(
+    split: StudySplit, arms: Sequence[ArmConfig], baseline: str, encodings: Sequence[str]
+) -> dict[str, object]:
     """Every setup fact that needs only the split and the config (the corpus scans are separate)."""
     sizes = {s.name: len(s.train) * len(encodings) for s in split.train_tasks}
     return {**split_facts(split), "chance": chance_levels(split.held_out_tasks), **arm_facts(arms, baseline, sizes)}

@@ -13,8 +13,8 @@ them the same way:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from instructmtl.tasks.collection import Split, TaskCollection
 from instructmtl.tasks.hf import is_saved_dataset, load_hub_dataset, load_saved_dataset
@@ -66,7 +66,8 @@ def load_builtin(
     tasks = build_suite(n_tasks=n_tasks, seed=seed, **sizing)
     by_name = {task.name: task for task in tasks}
     train, test = default_split(tasks)
-    options = [f"seed={seed}"] + [f"{k}={v}" for k, v in (("n_instances", n_instances), ("n_tasks", n_tasks)) if v is not None]
+    sizes = (("n_instances", n_instances), ("n_tasks", n_tasks))
+    options = [f"seed={seed}"] + [f"{k}={v}" for k, v in sizes if v is not None]
     source = f"{BUILTIN} ({', '.join(options)})"
     return TaskCollection(
         tasks=by_name,

@@ -128,7 +128,10 @@ def split_instances(task: Task, caps: InstanceCaps, seed: int) -> TaskSplit:
 
 
 def _prefix_within(order: Sequence[list[Instance]], n_eval: int) -> set[int]:
-    """Indices of the groups that fill ``n_eval`` eval places in shuffled order (a group that would overflow is skipped)."""
+    """Indices of the groups that fill ``n_eval`` eval places in shuffled order.
+
+    A group that would overflow the places is skipped.
+    """
     chosen: set[int] = set()
     taken = 0
     for index, group in enumerate(order):

@@ -58,7 +58,10 @@ class MicroBatch:
 
     def to(self, device: torch.device) -> MicroBatch:
         """The same batch on ``device``."""
-        move = lambda t: t.to(device, non_blocking=True)  # noqa: E731
+
+        def move(t: torch.Tensor) -> torch.Tensor:
+            return t.to(device, non_blocking=True)
+
         return MicroBatch(
             move(self.input_ids), move(self.attention_mask), move(self.position_ids), move(self.labels),
             move(self.marker), self.keep, self.tasks, self.groups, self.real_tokens,

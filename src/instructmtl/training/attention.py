@@ -17,6 +17,8 @@ builder under the same name), and selected per model with
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from transformers import AttentionInterface
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
@@ -31,7 +33,7 @@ def sdpa_fp32_on_cpu(
     key: torch.Tensor,
     value: torch.Tensor,
     attention_mask: torch.Tensor | None,
-    **kwargs: object,
+    **kwargs: Any,  # passed on to transformers' SDPA function as they came
 ) -> tuple[torch.Tensor, None]:
     """HF's SDPA attention, computed in fp32 under CPU bf16 autocast (the output is bf16, as autocast's would be)."""
     bf16_autocast = torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16
@@ -55,6 +57,6 @@ def use_fp32_attention_for_cpu_bf16(model: torch.nn.Module, mixed_precision: str
     if mixed_precision != "bf16" or device.type != "cpu" or getattr(config, "_attn_implementation", None) != "sdpa":
         return False
     _register()
-    model.set_attn_implementation(NAME)
+    model.set_attn_implementation(NAME)  # type: ignore[operator]  # a PreTrainedModel (it has a config)
     return True
 

@@ -134,14 +134,12 @@ class ArmConfig(BaseModel):
     def _strategies_exist(self) -> ArmConfig:
         from instructmtl import mtl  # the registries; imported lazily to keep config import light
 
-        for spec, registry in (
-            (self.sampler, mtl.SAMPLERS),
-            (self.batching, mtl.BATCHING),
-            (self.aggregator, mtl.AGGREGATORS),
-            (self.weighting, mtl.WEIGHTINGS),
-            (self.regularizer, mtl.REGULARIZERS),
-        ):
-            mtl.build(registry, spec.name, **spec.params)
+        # one call per kind: each registry builds its own type
+        mtl.build(mtl.SAMPLERS, self.sampler.name, **self.sampler.params)
+        mtl.build(mtl.BATCHING, self.batching.name, **self.batching.params)
+        mtl.build(mtl.AGGREGATORS, self.aggregator.name, **self.aggregator.params)
+        mtl.build(mtl.WEIGHTINGS, self.weighting.name, **self.weighting.params)
+        mtl.build(mtl.REGULARIZERS, self.regularizer.name, **self.regularizer.params)
         if self.aggregator.name != "mean" and self.weighting.name != "equal":
             raise ValueError("a gradient aggregator replaces loss weighting; use weighting 'equal' with it")
         return self

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from transformers import PreTrainedTokenizerBase
 
-from instructmtl.prompts import FitReport, TaskPrompter, fit_to_context, parse_encoding
+from instructmtl.prompts import FitReport, Prompt, TaskPrompter, fit_to_context, parse_encoding
 from instructmtl.tasks.selection import TaskSplit
 from instructmtl.tokenized.examples import TrainExample, tokenize_prompt
 
@@ -122,7 +122,7 @@ def build_instruction_data(
         seed: selects demonstrations and permutations.
     """
     specs = [parse_encoding(name) for name in encodings]
-    prompts = []
+    prompts: list[Prompt] = []
     for split in tasks:
         for spec in specs:
             prompts.extend(TaskPrompter(split.task, spec, seed).encode_all(split.train))

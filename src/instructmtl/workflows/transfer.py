@@ -173,7 +173,7 @@ def compare(config: TransferConfig, progress: Progress | None = None) -> Transfe
     return TransferOutcome(result, deltas)
 
 
-def _chosen_held_out(study: StudySplit, only: Sequence[str], split: str) -> list[TaskSplit]:
+def _chosen_held_out(study: StudySplit, only: Sequence[str], split: str | None) -> list[TaskSplit]:
     """The held-out tasks named in ``only`` (every one when empty), in the split's order."""
     held = [s for s in study.held_out_tasks if not only or s.name in only]
     missing = sorted(set(only) - {s.name for s in held})

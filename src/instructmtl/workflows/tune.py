@@ -244,7 +244,8 @@ def _prepare(model: torch.nn.Module, accelerator: Accelerator, config: TuneConfi
     if config.arm.lora is not None:
         model = _with_lora(model, config.arm.lora)
     if config.gradient_checkpointing:
-        model.gradient_checkpointing_enable()
+        # a PreTrainedModel or its peft wrapper; nn.Module's __getattr__ typing hides the method
+        model.gradient_checkpointing_enable()  # type: ignore[operator]
     model.train()
     weighting_state = weighting.init_state(sorted(set(data.groups.values())), accelerator.device)
     optimizer = _optimizer(model, weighting_state.parameters(), config)
@@ -303,7 +304,8 @@ def _train(run: _Run, state: TrainerState, replay: Iterator[torch.Tensor], log: 
     return padding
 
 
-def _train_step(run: _Run, state: TrainerState, replay: Iterator[torch.Tensor], step: int) -> tuple[StepStats, dict]:
+def _train_step(run: _Run, state: TrainerState, replay: Iterator[torch.Tensor],
+                step: int) -> tuple[StepStats, dict[str, object]]:
     """Draws, runs and applies one optimizer step; returns what it measured and its log row."""
     config, trainee = run.config, run.trainee
     batch = _draw_step(run, state, replay, step)
@@ -322,7 +324,7 @@ def _train_step(run: _Run, state: TrainerState, replay: Iterator[torch.Tensor], 
     trainee.scheduler.step()
     state.step = step + 1
     state.examples_seen += batch.n_instructions
-    return stats, _log_row(step, stats, trainee.scheduler.get_last_lr()[0], grad_norm, batch.n_replay)
+    return stats, _log_row(step, stats, float(trainee.scheduler.get_last_lr()[0]), grad_norm, batch.n_replay)
 
 
 def _draw_step(run: _Run, state: TrainerState, replay: Iterator[torch.Tensor], step: int) -> _StepBatch:
@@ -471,7 +473,8 @@ def _restrict_to_groups(probs: dict[str, float], data: InstructionData, arm: Arm
 
 def _optimizer(model: torch.nn.Module, extra_params: Sequence[torch.Tensor],
                config: TuneConfig) -> torch.optim.Optimizer:
-    decay, no_decay = [], []
+    decay: list[torch.nn.Parameter] = []
+    no_decay: list[torch.nn.Parameter] = []
     for name, p in model.named_parameters():
         if p.requires_grad:
             (no_decay if p.ndim < 2 or "norm" in name else decay).append(p)
@@ -484,9 +487,11 @@ def _optimizer(model: torch.nn.Module, extra_params: Sequence[torch.Tensor],
 
 
 def _with_lora(model: torch.nn.Module, lora: LoraConfig) -> torch.nn.Module:
-    from peft import LoraConfig as PeftLoraConfig, get_peft_model
+    from peft import LoraConfig as PeftLoraConfig
+    from peft import get_peft_model
 
-    return get_peft_model(model, PeftLoraConfig(r=lora.rank, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
+    return get_peft_model(model, PeftLoraConfig(r=lora.rank, lora_alpha=lora.alpha,  # type: ignore[arg-type]  # peft: int, any number scales
+                                                lora_dropout=lora.dropout,
                                                 target_modules=lora.target_modules, task_type="CAUSAL_LM"))
 
 
@@ -498,13 +503,13 @@ def _save_merged(model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, pat
     is measured on instances actually drawn in training, never on ones the run skipped.
     """
     if config.arm.lora is not None:
-        model = copy.deepcopy(model).merge_and_unload()
+        model = copy.deepcopy(model).merge_and_unload()  # type: ignore[operator]  # a peft model (_with_lora)
     metadata = {"arm": config.arm.name, "seed": config.seed, "step": state.step, "examples_seen": state.examples_seen,
                 "task_counts": dict(sorted(state.task_counts.items())), "config_hash": state.config_hash,
                 "drawn_instances": drawn}
     was_training = model.training
     model.eval()
-    save_checkpoint(model, tokenizer, path, metadata)
+    save_checkpoint(model, tokenizer, path, metadata)  # type: ignore[arg-type]  # a PreTrainedModel, merged above
     model.train(was_training)
 
 
@@ -514,6 +519,7 @@ FISHER_BATCH_BLOCKS = 4
 def _fisher_source(source: CorpusSource | None, tokenizer: PreTrainedTokenizerBase, arm: ArmConfig,
                    seed: int) -> mtl.FisherSource:
     """Corpus batches for EWC's Fisher: an endless stream; the regularizer takes as many as it needs."""
+    assert source is not None, "_replay_source builds a corpus whenever the regularizer needs the Fisher"
     stream = packed_blocks(source, tokenizer, arm.replay.block_len, seed + 7919)
     batches = (torch.stack([next(stream) for _ in range(FISHER_BATCH_BLOCKS)]) for _ in iter(int, 1))
     return mtl.FisherSource(batches, _mean_lm_loss)
@@ -534,8 +540,8 @@ def _replay_stream(source: CorpusSource | None, tokenizer: PreTrainedTokenizerBa
     return stream
 
 
-def _log_row(step: int, stats: StepStats, lr: float, grad_norm: float | None, n_replay: int) -> dict:
-    row = {
+def _log_row(step: int, stats: StepStats, lr: float, grad_norm: float | None, n_replay: int) -> dict[str, object]:
+    row: dict[str, object] = {
         # loss: every target token (what is optimized); content_loss leaves the end-of-target
         # marker out, the token set of every evaluation NLL; marker_loss is the marker alone
         "step": step + 1, "loss": stats.loss, "content_loss": stats.content_loss(),
@@ -558,7 +564,7 @@ class _Log:
             kept = [line for line in path.read_text().splitlines() if json.loads(line)["step"] <= resumed_step]
             path.write_text("".join(line + "\n" for line in kept))
 
-    def write(self, row: dict, step: int, every: int) -> None:
+    def write(self, row: dict[str, object], step: int, every: int) -> None:
         if self.enabled and ((step + 1) % every == 0 or row.get("conflict") is not None or step == 0):
             with self.path.open("a") as handle:
                 handle.write(json.dumps(row) + "\n")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from unit.analysis.synthetic import ArmTruth, synthetic_records
 
 from instructmtl.analysis import Claim, ResultTable, arm_table, curves, evaluate_claims, task_table
 from instructmtl.errors import InstructMTLError
+from unit.analysis.synthetic import ArmTruth, synthetic_records
 
 RESAMPLES = 400
 

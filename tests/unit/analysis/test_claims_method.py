@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from unit.analysis.synthetic import ArmTruth, synthetic_records
 
 from instructmtl.analysis import ResultTable, ScoreRecord
 from instructmtl.analysis.claims_method import claim_mtl_method
+from unit.analysis.synthetic import ArmTruth, synthetic_records
 
 RESAMPLES = 300
 ARMS = {

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from unit.analysis.synthetic import ArmTruth, fill_store, synthetic_rows
 
 from instructmtl.analysis import ResultTable, evaluate_claims, read_scores_csv, records_from_rows
 from instructmtl.analysis.claims_forgetting import claim_forgetting
 from instructmtl.results.store import ResultsStore, results_path
+from unit.analysis.synthetic import ArmTruth, fill_store, synthetic_rows
 
 
 def test_claims_from_the_csv_export_equal_claims_from_the_store(tmp_path: Path) -> None:

@@ -7,10 +7,10 @@ import math
 
 import numpy as np
 import pytest
-from unit.analysis.synthetic import ArmTruth, synthetic_records
 
 from instructmtl.analysis import Check, Claim, Interval, ResultTable, evaluate_claims
 from instructmtl.analysis.verdict import correlation_claim, judged_claim
+from unit.analysis.synthetic import ArmTruth, synthetic_records
 
 RESAMPLES = 300
 

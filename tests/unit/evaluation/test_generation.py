@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from instructmtl.errors import InstructMTLError
-from instructmtl.tokenized.encode import encode
 from instructmtl.evaluation.generation import generate_greedy, max_new_tokens_for
+from instructmtl.tokenized.encode import encode
 
 PREFIX = (
     "Definition: answer the question about the animal.\n\n"

@@ -7,7 +7,6 @@ would show.
 
 from __future__ import annotations
 
-
 import copy
 from pathlib import Path
 
@@ -163,7 +162,8 @@ def test_transfer_sign_from_a_checkpoint_that_already_knows_the_task(tiny, held_
     deltas = {(d.n, d.metric): d for d in transfer_deltas(result.scores, "base")}
     for n in (0, 3):
         delta = deltas[(n, "target_nll")]
-        expected = result.value("primed", split.name, n, "target_nll") - result.value("base", split.name, n, "target_nll")
+        primed = result.value("primed", split.name, n, "target_nll")
+        expected = primed - result.value("base", split.name, n, "target_nll")
         assert delta.value == pytest.approx(expected)
         assert delta.value < -0.5 and not delta.higher_is_better  # a better start: lower NLL
 
@@ -216,7 +216,14 @@ def test_a_chunk_of_mixed_tasks_and_n_pads_members_without_changing_their_traini
 
 def _architecture(name: str, vocab: int) -> PreTrainedModel:
     """A 2-layer random model of another family than Llama (dropout off: see the test below)."""
-    from transformers import GPT2Config, GPT2LMHeadModel, GPTNeoXConfig, GPTNeoXForCausalLM, Qwen2Config, Qwen2ForCausalLM
+    from transformers import (
+        GPT2Config,
+        GPT2LMHeadModel,
+        GPTNeoXConfig,
+        GPTNeoXForCausalLM,
+        Qwen2Config,
+        Qwen2ForCausalLM,
+    )
 
     torch.manual_seed(0)
     ids = {"vocab_size": vocab, "pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -131,9 +132,9 @@ def test_anneal_end_points_are_exact(shape: str) -> None:
 
 def test_anneal_moves_monotonically_towards_uniform() -> None:
     shares = [Anneal(shape="cosine").probabilities(SIZES, p)["huge"] for p in np.linspace(0, 1, 11)]
-    assert all(a > b for a, b in zip(shares, shares[1:]))
+    assert all(a > b for a, b in pairwise(shares))
     reverse = [ReverseAnneal().probabilities(SIZES, p)["huge"] for p in np.linspace(0, 1, 11)]
-    assert all(a < b for a, b in zip(reverse, reverse[1:]))
+    assert all(a < b for a, b in pairwise(reverse))
 
 
 def test_inverse_temperature_schedule_formula() -> None:

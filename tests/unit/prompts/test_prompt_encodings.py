@@ -15,8 +15,8 @@ import pytest
 
 from instructmtl.errors import ConfigError, UnknownNameError
 from instructmtl.prompts import (
-    END_OF_TARGET,
     ENCODINGS,
+    END_OF_TARGET,
     EncodingSpec,
     TaskPrompter,
     cut_generation,

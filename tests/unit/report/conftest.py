@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from unit.analysis.synthetic import ArmTruth, fill_store, synthetic_rows
 
 from instructmtl.results.store import results_path
+from unit.analysis.synthetic import ArmTruth, fill_store, synthetic_rows
 
 
 @pytest.fixture(scope="module")

@@ -144,6 +144,7 @@ def test_analysis_arms_without_arms_or_analysis_is_a_config_error() -> None:
 
 def test_report_of_a_study_still_running_marks_claims_inconclusive(tmp_path: Path) -> None:
     import numpy as np
+
     from unit.analysis.synthetic import ArmTruth, fill_store, synthetic_rows
 
     rows = [r for r in synthetic_rows({"baseline": ArmTruth()}, rng=np.random.default_rng(0), n_tasks=4, n_train=2)

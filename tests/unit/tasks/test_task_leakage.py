@@ -20,7 +20,8 @@ from instructmtl.tasks import (
 
 
 def _task(name: str, inputs: list[str]) -> Task:
-    return Task(name=name, definition="d", instances=tuple(Instance(f"{name}-{i}", x, ("y",)) for i, x in enumerate(inputs)))
+    instances = tuple(Instance(f"{name}-{i}", x, ("y",)) for i, x in enumerate(inputs))
+    return Task(name=name, definition="d", instances=instances)
 
 
 def test_normalize_text() -> None:
@@ -52,7 +53,8 @@ def test_finds_leak_into_own_fine_tuning_instances() -> None:
         seed=0,
     )
     leaks = find_leaks(study)
-    assert [(leak.task, leak.instance_id, leak.source_task, leak.source_id) for leak in leaks] == [("h", "h-9", "h", "h-0")]
+    found = [(leak.task, leak.instance_id, leak.source_task, leak.source_id) for leak in leaks]
+    assert found == [("h", "h-9", "h", "h-0")]
 
 
 def test_train_tasks_eval_instances_are_not_training_data() -> None:

@@ -95,7 +95,8 @@ def test_held_out_by_category_takes_any_category(tiny_dir: Path) -> None:
     # tiny004 is "Text Categorization" first, "Program Execution" second: still held out
     assert split.test == ("tiny001_copy", "tiny002_reverse_words", "tiny004_first_word")
     assert split.train == ("tiny003_sentiment",)
-    with pytest.raises(SplitError, match=r"no task has category 'Program Executon'\. Did you mean: Program Execution\?"):
+    message = r"no task has category 'Program Executon'\. Did you mean: Program Execution\?"
+    with pytest.raises(SplitError, match=message):
         partition_by_categories(collection, ["Program Executon"])
 
 

@@ -8,9 +8,9 @@ import torch
 from transformers import AutoModelForCausalLM
 
 import instructmtl.training.attention as attention
-from instructmtl.training.attention import NAME, use_fp32_attention_for_cpu_bf16
 from instructmtl.tokenized.batches import collate
 from instructmtl.tokenized.examples import TrainExample
+from instructmtl.training.attention import NAME, use_fp32_attention_for_cpu_bf16
 
 
 def _batch():

@@ -12,7 +12,9 @@ BASE = {"model": {"name_or_path": "some/model"}, "arm": {"name": "a"}}
 
 
 def test_short_and_long_plugin_forms() -> None:
-    arm = ArmConfig.model_validate({"name": "t", "sampler": {"name": "temperature", "temperature": 3}, "batching": "homogeneous"})
+    arm = ArmConfig.model_validate(
+        {"name": "t", "sampler": {"name": "temperature", "temperature": 3}, "batching": "homogeneous"}
+    )
     assert arm.sampler.name == "temperature" and arm.sampler.params == {"temperature": 3}
     assert arm.batching.name == "homogeneous" and arm.batching.params == {}
 
@@ -29,7 +31,8 @@ def test_bad_strategy_parameter_names_the_accepted_ones() -> None:
 
 def test_aggregator_with_a_loss_weighting_is_refused_on_one_line() -> None:
     with pytest.raises(ConfigError, match="key 'arm'.*replaces loss weighting"):
-        validate(TuneConfig, {**BASE, "arm": {"name": "a", "aggregator": "upgrad", "weighting": "uncertainty"}}, "t.yaml")
+        arm = {"name": "a", "aggregator": "upgrad", "weighting": "uncertainty"}
+        validate(TuneConfig, {**BASE, "arm": arm}, "t.yaml")
 
 
 def test_checkpoint_fractions_become_steps() -> None:

@@ -22,8 +22,8 @@ from __future__ import annotations
 import random
 
 from instructmtl.corpus.builtin.formats import FORMATS, render_pairs
-from instructmtl.tasks.builtin.spec import TaskSpec
 from instructmtl.errors import InstructMTLError
+from instructmtl.tasks.builtin.spec import TaskSpec
 from instructmtl.tasks.builtin.suite import input_side
 from instructmtl.tasks.builtin.world import ATTRIBUTE_VALUES, World
 

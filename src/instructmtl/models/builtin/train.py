@@ -135,7 +135,7 @@ def pretrain_model(
         optimizer, preset.warmup_steps, steps, min_lr_rate=preset.min_lr_ratio
     )
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model.to(device)
+    model.to(device)  # type: ignore[arg-type]  # transformers' to() wrapper is typed as taking the model
     data = batches(packed_blocks(source, tokenizer, preset.context_len, recipe.seed), preset.batch_size)
     stats = TrainStats()
     model.train()
@@ -156,7 +156,7 @@ def pretrain_model(
             optimizer.zero_grad(set_to_none=True)
             stats.record(step, loss.item(), batch.numel())
             progress.update(bar, advance=1, tps=stats.tokens / stats.seconds, loss=loss.item())
-    model = model.to("cpu", dtype=torch.float32).eval()
+    model = model.to("cpu", dtype=torch.float32).eval()  # type: ignore[arg-type]  # as above
     return model, tokenizer, stats
 
 
