@@ -33,8 +33,8 @@ from instructmtl.analysis.cost_model import (
     estimate_study,
     fit_device,
     flops,
+    shipped_device_path,
 )
-from instructmtl.analysis.cost_model import shipped_device_path
 from instructmtl.study.config import load_study_config
 from instructmtl.study.cost import study_work
 from instructmtl.study.runner import resolve_base

@@ -1,4 +1,5 @@
-"""The `gpu` and `smollm2-sni` presets rehearsed on CPU: their exact configs at micro scale, so every code path they take runs in CI.
+"""The `gpu` and `smollm2-sni` presets rehearsed on CPU: their exact configs at micro scale,
+so every code path they take runs in CI.
 
 Only sizes and the model differ: a 2-layer GPT-NeoX (Pythia's family) built from a
 config with the built-in tokenizer (no hub tokenizer can be fetched here), six tasks of

@@ -237,7 +237,8 @@ def planning_base(config: StudyConfig) -> ModelSpec:
     preset = config.builtin_preset
     if preset is None:
         return config.base
-    from instructmtl.workflows.pretrain import METADATA_FILE, shipped_dir
+    from instructmtl.models.builtin import METADATA_FILE
+    from instructmtl.workflows.pretrain import shipped_dir
 
     folder = shipped_dir(preset)
     if not (folder / METADATA_FILE).is_file():
