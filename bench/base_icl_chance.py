@@ -43,16 +43,29 @@ def per_task_excess(encoding: str, n_eval: int, overrides: list[str]) -> tuple[d
     seed = study.tasks.split_seed
     splits = [s for s in (split_instances(collection.task(n), caps, seed) for n in collection.tasks) if s.eval]
     loaded = load_model(resolve_base(study))
-    out = evaluate_tasks(loaded.model, loaded.tokenizer, splits, [encoding], measure="icl", role="held_out",
-                         seed=0, max_length=study.icl.max_length)
+    out = evaluate_tasks(
+        loaded.model,
+        loaded.tokenizer,
+        splits,
+        [encoding],
+        measure="icl",
+        role="held_out",
+        seed=0,
+        max_length=study.icl.max_length,
+    )
     chance = chance_levels(splits)
     scores = {(r.task, r.metric): r.value for r in out.records if r.subset == ""}
     by_category: dict[str, list[float]] = defaultdict(list)
     for split in splits:
         level = chance[split.name]
         by_category[split.task.categories[0]].append(scores[(split.name, level["metric"])] - float(level["value"]))
-    return by_category, {"base": study.base.name_or_path, "encoding": encoding, "eval_per_task": n_eval,
-                         "suite_seed": study.tasks.suite_seed, "split_seed": seed}
+    return by_category, {
+        "base": study.base.name_or_path,
+        "encoding": encoding,
+        "eval_per_task": n_eval,
+        "suite_seed": study.tasks.suite_seed,
+        "split_seed": seed,
+    }
 
 
 def interval(values: list[float], rng: np.random.Generator, n: int = 2000) -> tuple[float, float, float]:
@@ -85,8 +98,17 @@ def main() -> None:
     print(f"{'all':24s} {len(everything):5d} {above_all:5d}  {mean:+.3f} [{low:+.3f}, {high:+.3f}]")
     selectable = sorted((c for c, row in rows.items() if row["excess"] > 0), key=lambda c: -rows[c]["excess"])
     print(f"selectable (positive mean excess): {', '.join(selectable)}")
-    print(json.dumps({"bench": "base_icl_chance", **facts, "all": {"excess": mean, "ci": [low, high]},
-                      "categories": rows, "selectable": selectable}))
+    print(
+        json.dumps(
+            {
+                "bench": "base_icl_chance",
+                **facts,
+                "all": {"excess": mean, "ci": [low, high]},
+                "categories": rows,
+                "selectable": selectable,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -54,7 +54,12 @@ from instructmtl.tasks.loaders import load_tasks
 from instructmtl.workflows.pretrain import read_metadata, shipped_dir
 
 HELD_OUT = [
-    "Sorting", "Multi-hop Lookup", "Sentiment Analysis", "Comparison", "Word Classification", "Number Classification"
+    "Sorting",
+    "Multi-hop Lookup",
+    "Sentiment Analysis",
+    "Comparison",
+    "Word Classification",
+    "Number Classification",
 ]
 REPLAY_STEPS, REPLAY_BLOCKS, REPLAY_BLOCK_LEN = 200, 16, 128
 
@@ -93,11 +98,18 @@ def examples(report: ScanReport, base: Path, instances: dict, per_kind: int = 2)
         inst = instances[(h.task, h.instance_id)]
         text = texts[h.document]
         at = text.casefold().find(inst.input.casefold().strip(" ."))
-        rows.append({
-            "task": h.task, "instance": h.instance_id, "input": inst.input, "output": inst.output,
-            "document": h.document, "kind": h.label.kind, "family": h.label.family,
-            "excerpt": text[max(0, at - 60) : at + 120],
-        })
+        rows.append(
+            {
+                "task": h.task,
+                "instance": h.instance_id,
+                "input": inst.input,
+                "output": inst.output,
+                "document": h.document,
+                "kind": h.label.kind,
+                "family": h.label.family,
+                "excerpt": text[max(0, at - 60) : at + 120],
+            }
+        )
     return rows
 
 
@@ -136,11 +148,15 @@ def main() -> None:
         share = family_share(text, tokenizer, families)
         scan = scan_replay(text, tokenizer, instances)
         replay[arm] = {
-            "documents": share.documents, "tokens": share.tokens,
-            "held_out_family_documents": share.family_documents, "share_documents": round(share.share or 0.0, 4),
+            "documents": share.documents,
+            "tokens": share.tokens,
+            "held_out_family_documents": share.family_documents,
+            "share_documents": round(share.share or 0.0, 4),
             "share_tokens": round(share.family_tokens / share.tokens, 4),
-            "hits": len(scan.hits), "adjacent_hits": sum(h.pair for h in scan.hits),
-            "leaked_instances": len(scan.leaked()), "hits_by_kind": dict(scan.hits_by_kind()),
+            "hits": len(scan.hits),
+            "adjacent_hits": sum(h.pair for h in scan.hits),
+            "leaked_instances": len(scan.leaked()),
+            "hits_by_kind": dict(scan.hits_by_kind()),
             "own_family_hits": len(own_family(scan.hits)),
             "leaked_instances_adjacent": len({(h.task, h.instance_id) for h in scan.hits if h.pair}),
         }
@@ -149,36 +165,43 @@ def main() -> None:
     def per_task(hits) -> dict[str, int]:
         return dict(sorted(Counter(h.task for h in hits).items()))
 
-    emit({
-        "bench": "corpus_leakage",
-        "load_average": load_average(),
-        "pretraining": {
-            "base": base.name,
-            "steps": read_metadata(base).steps,
-            "documents": report.documents,
-            "complete": report.complete,
-            "seconds": round(report.seconds, 1),
-            "cpu_seconds": round(cpu, 1),
-            "tokenizer_matches_retrained": matches,
-            "held_out_tasks": len(held),
-            "instances": report.instances,
-            "leaked_instances": len(report.leaked()),
-            "leaked_instances_adjacent": len({(h.task, h.instance_id) for h in adjacent}),
-            "hits": len(report.hits),
-            "adjacent_hits": len(adjacent),
-            "hits_by_kind": dict(report.hits_by_kind()),
-            "adjacent_hits_by_kind": dict(Counter(h.label.kind for h in adjacent if h.label)),
-            "own_family_hits": len(own_family(report.hits)),
-            "leaked_instances_own_family": len({(h.task, h.instance_id) for h in own_family(report.hits)}),
-            "instances_with_output_equal_to_input": degenerate,
-            "hits_by_task": per_task(report.hits),
-            "adjacent_hits_by_task": per_task(adjacent),
-            "leaked_instances_by_task": dict(sorted(Counter(t for t, _ in report.leaked()).items())),
-            "examples": examples(report, base, by_key),
-        },
-        "replay": {"steps": REPLAY_STEPS, "blocks_per_step": REPLAY_BLOCKS, "block_len": REPLAY_BLOCK_LEN,
-                   "held_out_families": list(families), **replay},
-    })
+    emit(
+        {
+            "bench": "corpus_leakage",
+            "load_average": load_average(),
+            "pretraining": {
+                "base": base.name,
+                "steps": read_metadata(base).steps,
+                "documents": report.documents,
+                "complete": report.complete,
+                "seconds": round(report.seconds, 1),
+                "cpu_seconds": round(cpu, 1),
+                "tokenizer_matches_retrained": matches,
+                "held_out_tasks": len(held),
+                "instances": report.instances,
+                "leaked_instances": len(report.leaked()),
+                "leaked_instances_adjacent": len({(h.task, h.instance_id) for h in adjacent}),
+                "hits": len(report.hits),
+                "adjacent_hits": len(adjacent),
+                "hits_by_kind": dict(report.hits_by_kind()),
+                "adjacent_hits_by_kind": dict(Counter(h.label.kind for h in adjacent if h.label)),
+                "own_family_hits": len(own_family(report.hits)),
+                "leaked_instances_own_family": len({(h.task, h.instance_id) for h in own_family(report.hits)}),
+                "instances_with_output_equal_to_input": degenerate,
+                "hits_by_task": per_task(report.hits),
+                "adjacent_hits_by_task": per_task(adjacent),
+                "leaked_instances_by_task": dict(sorted(Counter(t for t, _ in report.leaked()).items())),
+                "examples": examples(report, base, by_key),
+            },
+            "replay": {
+                "steps": REPLAY_STEPS,
+                "blocks_per_step": REPLAY_BLOCKS,
+                "block_len": REPLAY_BLOCK_LEN,
+                "held_out_families": list(families),
+                **replay,
+            },
+        }
+    )
 
 
 if __name__ == "__main__":

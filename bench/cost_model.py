@@ -44,8 +44,10 @@ def _read_store(folder: Path) -> tuple[str, list[tuple[str, str, float, str, str
     con = sqlite3.connect(f"file:{folder / 'results.sqlite'}?mode=ro", uri=True)
     try:
         config_yaml = con.execute("SELECT config_yaml FROM studies ORDER BY created_at LIMIT 1").fetchone()[0]
-        jobs = con.execute("SELECT job_id, stage, seconds, started_at, finished_at FROM jobs "
-                           "WHERE status = 'done' AND seconds IS NOT NULL").fetchall()
+        jobs = con.execute(
+            "SELECT job_id, stage, seconds, started_at, finished_at FROM jobs "
+            "WHERE status = 'done' AND seconds IS NOT NULL"
+        ).fetchall()
     finally:
         con.close()
     return config_yaml, jobs
@@ -82,14 +84,18 @@ def main() -> None:
         by_id = {w.job_id: w for w in works}
         for job_id, stage, seconds, _, _ in jobs:
             if job_id in by_id:
-                samples.append(Measured(stage, flops(by_id[job_id], shape), float(seconds), by_id[job_id].tokens,
-                                        shape.params))
+                samples.append(
+                    Measured(stage, flops(by_id[job_id], shape), float(seconds), by_id[job_id].tokens, shape.params)
+                )
         print(f"fit on {folder}: {len(jobs)} jobs, {shape.params / 1e6:.1f}M parameters", file=sys.stderr)
     basis = "fitted on measured job times of " + ", ".join(fitted_on)
     device = fit_device("cpu-2core", args.memory_gib, samples, basis)
     for stage, rate in device.rates.items():
-        print(f"  {stage:8s} overhead {rate.overhead_seconds:6.1f} s, {rate.flops_per_second / 1e9:6.2f} GFLOP/s, "
-              f"{rate.seconds_per_token * 1e6:6.1f} us per token", file=sys.stderr)
+        print(
+            f"  {stage:8s} overhead {rate.overhead_seconds:6.1f} s, {rate.flops_per_second / 1e9:6.2f} GFLOP/s, "
+            f"{rate.seconds_per_token * 1e6:6.1f} us per token",
+            file=sys.stderr,
+        )
 
     checks = {}
     for folder in args.check:
@@ -98,14 +104,26 @@ def main() -> None:
         measured_stage = {s: sum(float(j[2]) for j in jobs if j[1] == s) for s in STAGES}
         predicted_stage = {s: v["job_seconds"] for s, v in estimate.stage_totals().items()}
         measured_wall = _wall(jobs)
-        row = {s: {"predicted": predicted_stage[s], "measured": measured_stage[s],
-                   "ratio": predicted_stage[s] / measured_stage[s] if measured_stage[s] else None} for s in STAGES}
-        row["wall"] = {"predicted": estimate.wall_seconds, "measured": measured_wall,
-                       "ratio": estimate.wall_seconds / measured_wall}
+        row = {
+            s: {
+                "predicted": predicted_stage[s],
+                "measured": measured_stage[s],
+                "ratio": predicted_stage[s] / measured_stage[s] if measured_stage[s] else None,
+            }
+            for s in STAGES
+        }
+        row["wall"] = {
+            "predicted": estimate.wall_seconds,
+            "measured": measured_wall,
+            "ratio": estimate.wall_seconds / measured_wall,
+        }
         checks[folder.name] = row
-        print(f"check {folder}: wall predicted {estimate.wall_seconds:.0f} s, measured {measured_wall:.0f} s "
-              f"(ratio {row['wall']['ratio']:.2f}); " + ", ".join(
-                  f"{s} {row[s]['ratio']:.2f}" for s in STAGES if row[s]["ratio"] is not None), file=sys.stderr)
+        print(
+            f"check {folder}: wall predicted {estimate.wall_seconds:.0f} s, measured {measured_wall:.0f} s "
+            f"(ratio {row['wall']['ratio']:.2f}); "
+            + ", ".join(f"{s} {row[s]['ratio']:.2f}" for s in STAGES if row[s]["ratio"] is not None),
+            file=sys.stderr,
+        )
     if args.write:
         path = shipped_device_path()
         path.parent.mkdir(parents=True, exist_ok=True)

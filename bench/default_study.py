@@ -47,8 +47,10 @@ def job_seconds(out: Path) -> dict[str, dict[str, float]]:
         rows = conn.execute(
             "SELECT stage, COUNT(*), SUM(seconds), MAX(seconds) FROM jobs WHERE status = 'done' GROUP BY stage"
         ).fetchall()
-    return {stage: {"jobs": n, "sum_s": round(total or 0.0, 1), "max_s": round(top or 0.0, 1)}
-            for stage, n, total, top in rows}
+    return {
+        stage: {"jobs": n, "sum_s": round(total or 0.0, 1), "max_s": round(top or 0.0, 1)}
+        for stage, n, total, top in rows
+    }
 
 
 def run_once(out: Path, cache: Path, overrides: list[str]) -> dict:
@@ -65,16 +67,26 @@ def run_once(out: Path, cache: Path, overrides: list[str]) -> dict:
         raise SystemExit(f"instructmtl run failed ({done.returncode}):\n{done.stderr[-3000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
     stages = result["stage_seconds"]
-    return {"wall_s": round(seconds, 1), "stage_wall_s": stages, "jobs_run": result["jobs_run"],
-            # process start, imports and config: the part of the wall time no stage accounts for
-            "outside_stages_s": round(seconds - sum(stages.values()), 1),
-            "job_seconds": job_seconds(out), "load_average": [round(load_before, 2), round(load_average()[0], 2)]}
+    return {
+        "wall_s": round(seconds, 1),
+        "stage_wall_s": stages,
+        "jobs_run": result["jobs_run"],
+        # process start, imports and config: the part of the wall time no stage accounts for
+        "outside_stages_s": round(seconds - sum(stages.values()), 1),
+        "job_seconds": job_seconds(out),
+        "load_average": [round(load_before, 2), round(load_average()[0], 2)],
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", nargs="+", choices=("cold", "warm"), default=["cold", "warm"],
-                        help="which runs, in order (default: both)")
+    parser.add_argument(
+        "--runs",
+        nargs="+",
+        choices=("cold", "warm"),
+        default=["cold", "warm"],
+        help="which runs, in order (default: both)",
+    )
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="study config override")
     args = parser.parse_args()
     record: dict = {"bench": "default_study", "cpus": os.cpu_count(), "overrides": args.overrides}

@@ -357,14 +357,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--instances", type=int, default=8, help="eval instances per task")
     parser.add_argument("--repeats", type=int, default=3, help="timed rounds of each side, tiny model")
     parser.add_argument(
-        "--smollm2-tasks", type=int, default=2,
+        "--smollm2-tasks",
+        type=int,
+        default=2,
         help="classification tasks per source for SmolLM2 (its harness run costs ~5 CPU-s per instance)",
     )
     parser.add_argument("--smollm2-repeats", type=int, default=1, help="timed rounds of each side, SmolLM2")
     parser.add_argument("--batch-size", type=int, default=16, help="sequences per forward, both sides")
     parser.add_argument("--skip-smollm2", action="store_true")
     parser.add_argument(
-        "--threads", type=int, default=1,
+        "--threads",
+        type=int,
+        default=1,
         help="torch threads, both sides (on the shared 2-core machine 2 threads wait on each other: ~10x slower)",
     )
     parser.add_argument("--work-dir", type=Path, default=cache_dir() / "bench", help="where model dirs are kept")
@@ -400,8 +404,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     }
     emit(record)
     if record["max_abs_logprob_diff"] > MAX_LOGPROB_DIFF:
-        sys.exit(f"icl_vs_lm_eval: max_abs_logprob_diff {record['max_abs_logprob_diff']:.3g} exceeds "
-                 f"{MAX_LOGPROB_DIFF:g}: our log-likelihoods disagree with lm-evaluation-harness")
+        sys.exit(
+            f"icl_vs_lm_eval: max_abs_logprob_diff {record['max_abs_logprob_diff']:.3g} exceeds "
+            f"{MAX_LOGPROB_DIFF:g}: our log-likelihoods disagree with lm-evaluation-harness"
+        )
 
 
 if __name__ == "__main__":

@@ -61,8 +61,9 @@ def main() -> None:
     parser.add_argument("--max-eval", type=int, default=10)
     args = parser.parse_args()
 
-    tasks = TasksConfig(source=args.sni, held_out=HeldOutConfig(split="default"),
-                        held_out_max_eval_instances=args.max_eval)
+    tasks = TasksConfig(
+        source=args.sni, held_out=HeldOutConfig(split="default"), held_out_max_eval_instances=args.max_eval
+    )
     if not args.task:
         from instructmtl.config.tasks import build_study_split
 
@@ -72,19 +73,33 @@ def main() -> None:
     cells: dict[str, dict[str, dict[tuple[str, int], float]]] = {}
     seconds = {}
     for mode, lr in (("full", args.lr), ("lora", args.lora_lr)):
-        finetune = FinetuneConfig(n=n, steps=args.steps, lr=lr, seeds=seeds, mode=mode,
-                                  lora=LoraSettings(), max_length=768)
-        config = TransferConfig(checkpoints=(args.checkpoint,), base=args.base, tasks=tasks,
-                                only_tasks=tuple(args.task), finetune=finetune, batched=False, device="cpu")
+        finetune = FinetuneConfig(
+            n=n, steps=args.steps, lr=lr, seeds=seeds, mode=mode, lora=LoraSettings(), max_length=768
+        )
+        config = TransferConfig(
+            checkpoints=(args.checkpoint,),
+            base=args.base,
+            tasks=tasks,
+            only_tasks=tuple(args.task),
+            finetune=finetune,
+            batched=False,
+            device="cpu",
+        )
         started = time.perf_counter()
         outcome = compare(config)
         seconds[mode] = time.perf_counter() - started
         cells[mode] = {metric: _cells(outcome, metric) for metric in METRICS}
         print(f"{mode}: {seconds[mode]:.0f} s", file=sys.stderr)
 
-    figures: dict[str, object] = {"bench": "lora_vs_full", "base": args.base, "checkpoint": args.checkpoint,
-                                  "tasks": args.task, "n": n[1:], "seconds": seconds,
-                                  "speedup": seconds["full"] / seconds["lora"]}
+    figures: dict[str, object] = {
+        "bench": "lora_vs_full",
+        "base": args.base,
+        "checkpoint": args.checkpoint,
+        "tasks": args.task,
+        "n": n[1:],
+        "seconds": seconds,
+        "speedup": seconds["full"] / seconds["lora"],
+    }
     for metric in METRICS:
         keys = sorted(set(cells["full"][metric]) & set(cells["lora"][metric]))
         if len(keys) < 2:
@@ -94,14 +109,20 @@ def main() -> None:
         diff = lora - full
         half = stats.t.ppf(0.975, len(diff) - 1) * diff.std(ddof=1) / np.sqrt(len(diff))
         r = float(np.corrcoef(full, lora)[0, 1]) if full.std() > 0 and lora.std() > 0 else float("nan")
-        figures[metric] = {"cells": len(keys), "full_mean": float(full.mean()), "lora_mean": float(lora.mean()),
-                           "difference": float(diff.mean()), "ci": [float(diff.mean() - half),
-                                                                    float(diff.mean() + half)],
-                           "r": r, "per_cell": {f"{t}|{k}": [float(a), float(b)]
-                                                for (t, k), a, b in zip(keys, full, lora, strict=True)}}
-        print(f"{metric}: {len(keys)} cells; transfer full {full.mean():+.3f}, LoRA {lora.mean():+.3f}; "
-              f"LoRA - full {diff.mean():+.3f} [{diff.mean() - half:+.3f}, {diff.mean() + half:+.3f}]; r {r:.2f}",
-              file=sys.stderr)
+        figures[metric] = {
+            "cells": len(keys),
+            "full_mean": float(full.mean()),
+            "lora_mean": float(lora.mean()),
+            "difference": float(diff.mean()),
+            "ci": [float(diff.mean() - half), float(diff.mean() + half)],
+            "r": r,
+            "per_cell": {f"{t}|{k}": [float(a), float(b)] for (t, k), a, b in zip(keys, full, lora, strict=True)},
+        }
+        print(
+            f"{metric}: {len(keys)} cells; transfer full {full.mean():+.3f}, LoRA {lora.mean():+.3f}; "
+            f"LoRA - full {diff.mean():+.3f} [{diff.mean() - half:+.3f}, {diff.mean() + half:+.3f}]; r {r:.2f}",
+            file=sys.stderr,
+        )
     print(json.dumps(figures, allow_nan=False, default=lambda x: None))
 
 

@@ -176,8 +176,9 @@ def instruction_data(config: TuneConfig) -> InstructionData:
     """The train tasks' def+pos-2 prompts tokenized exactly as the tune workflow does."""
     tokenizer = load_tokenizer(config.model, padding_side="right")
     _, study = build_study_split(config.tasks)
-    return build_instruction_data(study.train_tasks, config.data.encodings, tokenizer, config.data.max_length,
-                                  config.arm.groups, config.seed)
+    return build_instruction_data(
+        study.train_tasks, config.data.encodings, tokenizer, config.data.max_length, config.arm.groups, config.seed
+    )
 
 
 def drawn_examples(config: TuneConfig, data: InstructionData) -> list[list[TrainExample]]:
@@ -191,8 +192,9 @@ def drawn_examples(config: TuneConfig, data: InstructionData) -> list[list[Train
         rng = np.random.default_rng([config.seed, step])
         probs = sampler.probabilities(data.sizes(), step / config.steps)
         drawn = []
-        for task in (t for micro in composer.compose(probs, config.batch_size, config.micro_batch_size, rng)
-                     for t in micro):
+        for task in (
+            t for micro in composer.compose(probs, config.batch_size, config.micro_batch_size, rng) for t in micro
+        ):
             drawn.append(data.take(task, counts.get(task, 0)))
             counts[task] = counts.get(task, 0) + 1
         steps.append(drawn)
@@ -208,8 +210,11 @@ def model_flops(model: PreTrainedModel, examples: Sequence[TrainExample]) -> flo
     real = sum(len(ex.input_ids) for ex in examples)
     target = sum(ex.n_target_tokens for ex in examples)
     attention = sum(len(ex.input_ids) * (len(ex.input_ids) + 1) for ex in examples)
-    return (6 * n_nonemb * real + 6 * cfg.vocab_size * cfg.hidden_size * target
-            + 6 * cfg.num_hidden_layers * d_attn * attention)
+    return (
+        6 * n_nonemb * real
+        + 6 * cfg.vocab_size * cfg.hidden_size * target
+        + 6 * cfg.num_hidden_layers * d_attn * attention
+    )
 
 
 def measured_seconds(stamps: Sequence[Stamp], expected_steps: int) -> Stamp:
@@ -241,16 +246,30 @@ def run_ours(config: TuneConfig, steps: list[list[TrainExample]], flops: float, 
     logged = [row["real_tokens"] for row in rows]
     if logged != expected:
         # e.g. a task drawn twice in one micro-batch must give two different examples (take(task, i), take(task, i + 1))
-        raise RuntimeError(f"the tune run trained on other examples than its draw rule gives: real tokens per step "
-                           f"{logged} != {expected}; the comparison would not be on the same data")
-    return Run(measured_seconds(stamps, config.steps), config.steps - 1, sum(expected[1:]),
-               sum(row["padded_tokens"] for row in rows[1:]), flops, peak)
+        raise RuntimeError(
+            f"the tune run trained on other examples than its draw rule gives: real tokens per step "
+            f"{logged} != {expected}; the comparison would not be on the same data"
+        )
+    return Run(
+        measured_seconds(stamps, config.steps),
+        config.steps - 1,
+        sum(expected[1:]),
+        sum(row["padded_tokens"] for row in rows[1:]),
+        flops,
+        peak,
+    )
 
 
 def trainer_rows(examples: Sequence[TrainExample]) -> list[dict[str, list[int]]]:
     """The examples as a Trainer dataset: loss on the target only (the usual SFT masking)."""
-    return [{"input_ids": list(ex.input_ids), "attention_mask": [1] * len(ex.input_ids),
-             "labels": [IGNORE_INDEX] * ex.target_start + list(ex.input_ids[ex.target_start:])} for ex in examples]
+    return [
+        {
+            "input_ids": list(ex.input_ids),
+            "attention_mask": [1] * len(ex.input_ids),
+            "labels": [IGNORE_INDEX] * ex.target_start + list(ex.input_ids[ex.target_start :]),
+        }
+        for ex in examples
+    ]
 
 
 def run_trainer(config: TuneConfig, steps: list[list[TrainExample]], flops: float, peak: Peak) -> Run:
@@ -261,14 +280,27 @@ def run_trainer(config: TuneConfig, steps: list[list[TrainExample]], flops: floa
     optim = config.optim
     with tempfile.TemporaryDirectory(prefix="bench-trainer-") as tmp:
         args = TrainingArguments(
-            output_dir=tmp, max_steps=config.steps, per_device_train_batch_size=config.micro_batch_size,
+            output_dir=tmp,
+            max_steps=config.steps,
+            per_device_train_batch_size=config.micro_batch_size,
             gradient_accumulation_steps=config.batch_size // config.micro_batch_size,
-            learning_rate=optim.lr, weight_decay=optim.weight_decay, adam_beta1=optim.betas[0],
-            adam_beta2=optim.betas[1], max_grad_norm=optim.clip_norm, lr_scheduler_type=optim.schedule,
-            warmup_steps=math.ceil(optim.warmup * config.steps), optim="adamw_torch_fused",
-            bf16=config.precision == "bf16", use_cpu=True, seed=config.seed,
-            train_sampling_strategy="sequential", dataloader_drop_last=False,
-            report_to="none", save_strategy="no", logging_strategy="no", disable_tqdm=True,
+            learning_rate=optim.lr,
+            weight_decay=optim.weight_decay,
+            adam_beta1=optim.betas[0],
+            adam_beta2=optim.betas[1],
+            max_grad_norm=optim.clip_norm,
+            lr_scheduler_type=optim.schedule,
+            warmup_steps=math.ceil(optim.warmup * config.steps),
+            optim="adamw_torch_fused",
+            bf16=config.precision == "bf16",
+            use_cpu=True,
+            seed=config.seed,
+            train_sampling_strategy="sequential",
+            dataloader_drop_last=False,
+            report_to="none",
+            save_strategy="no",
+            logging_strategy="no",
+            disable_tqdm=True,
             dataloader_pin_memory=False,
         )
         collator = DataCollatorForSeq2Seq(loaded.tokenizer, padding=True, label_pad_token_id=IGNORE_INDEX)
@@ -276,8 +308,11 @@ def run_trainer(config: TuneConfig, steps: list[list[TrainExample]], flops: floa
         # Trainer prints its summary dict; stdout is kept for this bench's JSON line
         with optimizer_step_times() as stamps, contextlib.redirect_stdout(sys.stderr):
             trainer.train()
-    padded = sum(len(chunk) * max(len(ex.input_ids) for ex in chunk)
-                 for drawn in steps[1:] for chunk in _chunks(drawn, config.micro_batch_size))
+    padded = sum(
+        len(chunk) * max(len(ex.input_ids) for ex in chunk)
+        for drawn in steps[1:]
+        for chunk in _chunks(drawn, config.micro_batch_size)
+    )
     real = sum(len(ex.input_ids) for drawn in steps[1:] for ex in drawn)
     return Run(measured_seconds(stamps, config.steps), config.steps - 1, real, padded, flops, peak)
 
@@ -289,8 +324,10 @@ def _chunks(items: Sequence[TrainExample], size: int) -> list[Sequence[TrainExam
 def bench_model(work: Workload, lr: float, seed: int) -> dict:
     """Both sides, every precision, ``work.repeats`` interleaved repeats; medians per side."""
     if work.batch_size % work.micro_batch_size:
-        raise SystemExit(f"--batch-size {work.batch_size} must be a multiple of --micro-batch-size "
-                         f"{work.micro_batch_size} (Trainer accumulates whole micro-batches)")
+        raise SystemExit(
+            f"--batch-size {work.batch_size} must be a multiple of --micro-batch-size "
+            f"{work.micro_batch_size} (Trainer accumulates whole micro-batches)"
+        )
     base = tune_config(work, "fp32", lr, seed)
     steps = drawn_examples(base, instruction_data(base))
     flops = model_flops(load_model(base.model).model, [ex for drawn in steps[1:] for ex in drawn])
@@ -307,9 +344,11 @@ def bench_model(work: Workload, lr: float, seed: int) -> dict:
                 if torch.get_num_threads() != threads:
                     raise RuntimeError(f"the {side} run changed torch's thread count to {torch.get_num_threads()}")
                 runs[side].append(run)
-                log(f"{work.name} {precision} repeat {repeat} {side}: {run.tokens_per_s:.0f} tok/s "
+                log(
+                    f"{work.name} {precision} repeat {repeat} {side}: {run.tokens_per_s:.0f} tok/s "
                     f"({run.tokens_per_cpu_s:.0f}/CPU-s), MFU {run.mfu:.3f} (CPU {run.mfu_cpu:.3f}), "
-                    f"padding {run.padding_fraction:.2f}, peak {peak.wall_gflops:.1f} GFLOP/s")
+                    f"padding {run.padding_fraction:.2f}, peak {peak.wall_gflops:.1f} GFLOP/s"
+                )
         figures[precision] = _summary(runs)
     return figures
 
@@ -331,8 +370,17 @@ def _summary(runs: dict[str, list[Run]]) -> dict:
             "step_s": med([r.seconds.wall / r.steps for r in items]),
             "peak_gflops": med([r.peak.wall_gflops for r in items]),
             "peak_gflops_cpu": med([r.peak.cpu_gflops for r in items]),
-            "repeats": [{"wall_s": r.seconds.wall, "cpu_s": r.seconds.cpu, "real_tokens": r.real_tokens,
-                         "padded_tokens": r.padded_tokens, "flops": r.flops, "peak": asdict(r.peak)} for r in items],
+            "repeats": [
+                {
+                    "wall_s": r.seconds.wall,
+                    "cpu_s": r.seconds.cpu,
+                    "real_tokens": r.real_tokens,
+                    "padded_tokens": r.padded_tokens,
+                    "flops": r.flops,
+                    "peak": asdict(r.peak),
+                }
+                for r in items
+            ],
         }
     return out
 
@@ -342,8 +390,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=3, help="measured steps per run (one warm-up step more)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--micro-batch-size", type=int, default=16,
-                        help="rows per forward pass, both sides (Trainer accumulates batch/micro micro-batches)")
+    parser.add_argument(
+        "--micro-batch-size",
+        type=int,
+        default=16,
+        help="rows per forward pass, both sides (Trainer accumulates batch/micro micro-batches)",
+    )
     parser.add_argument("--precisions", default="fp32,bf16")
     parser.add_argument("--lr", type=float, default=3e-4)
     parser.add_argument("--seed", type=int, default=0)
@@ -364,13 +416,26 @@ def main(argv: Sequence[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-models-") as tmp_name:
         tmp = Path(tmp_name)
         tiny_dir, origin = tiny_model_dir(tmp)
-        tiny = Workload("tiny", tiny_dir, args.steps, args.repeats, args.batch_size, args.micro_batch_size,
-                        tuple(args.precisions.split(",")))
+        tiny = Workload(
+            "tiny",
+            tiny_dir,
+            args.steps,
+            args.repeats,
+            args.batch_size,
+            args.micro_batch_size,
+            tuple(args.precisions.split(",")),
+        )
         models = {"tiny": {"source": origin, **bench_model(tiny, args.lr, args.seed)}}
         if not args.skip_smollm2:
-            smol = Workload("smollm2", smollm2_model_dir(tmp), args.smollm2_steps, args.smollm2_repeats,
-                            args.smollm2_batch_size, min(args.micro_batch_size, args.smollm2_batch_size),
-                            tuple(args.smollm2_precisions.split(",")))
+            smol = Workload(
+                "smollm2",
+                smollm2_model_dir(tmp),
+                args.smollm2_steps,
+                args.smollm2_repeats,
+                args.smollm2_batch_size,
+                min(args.micro_batch_size, args.smollm2_batch_size),
+                tuple(args.smollm2_precisions.split(",")),
+            )
             models["smollm2"] = {"source": SMOLLM2, **bench_model(smol, args.lr, args.seed)}
     # the issue's aims are stated for the tiny model at fp32
     headline_precision = "fp32" if "fp32" in tiny.precisions else tiny.precisions[0]

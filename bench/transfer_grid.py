@@ -97,10 +97,16 @@ def build_models(
             f"{i.input} {' '.join(i.outputs)}" for t in build_suite() for i in t.instances
         ]
         tokenizer = train_tokenizer(texts, vocab, 512)
-        config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=4 * hidden,
-                             num_hidden_layers=layers, num_attention_heads=max(1, hidden // 32),
-                             max_position_embeddings=512, tie_word_embeddings=True,
-                             pad_token_id=tokenizer.pad_token_id)
+        config = LlamaConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=hidden,
+            intermediate_size=4 * hidden,
+            num_hidden_layers=layers,
+            num_attention_heads=max(1, hidden // 32),
+            max_position_embeddings=512,
+            tie_word_embeddings=True,
+            pad_token_id=tokenizer.pad_token_id,
+        )
         what = f"random Llama hidden {hidden}, {layers} layers, vocab {len(tokenizer)}"
     models = []
     for seed in range(count):
@@ -118,8 +124,11 @@ def grid_run(
     workers = resolve_workers(config.workers, first.device)
     chunks = plan_chunks(members, tasks, first, config, share=workers)
     workers = concurrent_chunks(chunks, config, workers)
-    done = run_all([partial(train_chunk, models, chunk.members, tasks, config, pad_id) for chunk in chunks], workers,
-                   [chunk.tokens for chunk in chunks])
+    done = run_all(
+        [partial(train_chunk, models, chunk.members, tasks, config, pad_id) for chunk in chunks],
+        workers,
+        [chunk.tokens for chunk in chunks],
+    )
     curves = {m: trained.losses[:, i].tolist() for trained in done for i, m in enumerate(trained.members)}
     return started.until(Stamp.now()), curves
 
@@ -128,8 +137,14 @@ def trainer_rows(task: FewShotTask, member: Member, config: FinetuneConfig) -> l
     """Every step's rows, in step order: what our fine-tune trains on, as a Trainer dataset."""
     order, rows = cycle_order(member.task, member.n, member.seed), config.rows(member.n)
     examples = [task.train[i] for step in range(config.steps) for i in step_indices(order, rows, step)]
-    return [{"input_ids": list(ex.input_ids), "attention_mask": [1] * len(ex.input_ids),
-             "labels": [IGNORE_INDEX] * ex.target_start + list(ex.input_ids[ex.target_start:])} for ex in examples]
+    return [
+        {
+            "input_ids": list(ex.input_ids),
+            "attention_mask": [1] * len(ex.input_ids),
+            "labels": [IGNORE_INDEX] * ex.target_start + list(ex.input_ids[ex.target_start :]),
+        }
+        for ex in examples
+    ]
 
 
 def trainer_finetune(
@@ -142,11 +157,25 @@ def trainer_finetune(
         started = Stamp.now()
         tuned = copy.deepcopy(model).train()
         args = TrainingArguments(
-            output_dir=tmp, max_steps=config.steps, per_device_train_batch_size=config.rows(member.n),
-            learning_rate=config.lr, weight_decay=0.0, adam_beta1=config.betas[0], adam_beta2=config.betas[1],
-            max_grad_norm=config.clip_norm, lr_scheduler_type="constant", warmup_steps=0, optim="adamw_torch_fused",
-            use_cpu=True, seed=member.seed, train_sampling_strategy="sequential", report_to="none",
-            save_strategy="no", logging_strategy="no", disable_tqdm=True, dataloader_pin_memory=False,
+            output_dir=tmp,
+            max_steps=config.steps,
+            per_device_train_batch_size=config.rows(member.n),
+            learning_rate=config.lr,
+            weight_decay=0.0,
+            adam_beta1=config.betas[0],
+            adam_beta2=config.betas[1],
+            max_grad_norm=config.clip_norm,
+            lr_scheduler_type="constant",
+            warmup_steps=0,
+            optim="adamw_torch_fused",
+            use_cpu=True,
+            seed=member.seed,
+            train_sampling_strategy="sequential",
+            report_to="none",
+            save_strategy="no",
+            logging_strategy="no",
+            disable_tqdm=True,
+            dataloader_pin_memory=False,
         )
         collator = DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=IGNORE_INDEX)
         trainer = Trainer(model=tuned, args=args, train_dataset=rows, data_collator=collator)
@@ -187,9 +216,16 @@ def main() -> None:
     models, tokenizer, what = build_models(args.checkpoints, args.hidden, args.layers, args.vocab)
     named = {f"ckpt{i}": m for i, m in enumerate(models)}
     counts = tuple(int(x) for x in args.n.split(","))
-    config = FinetuneConfig(n=counts, encoding=args.encoding, steps=args.steps, batch_size=args.batch_size, lr=3e-4,
-                            clip_norm=1.0, grid_max_members=args.max_members,
-                            workers=args.workers)
+    config = FinetuneConfig(
+        n=counts,
+        encoding=args.encoding,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        lr=3e-4,
+        clip_norm=1.0,
+        grid_max_members=args.max_members,
+        workers=args.workers,
+    )
     _, study = build_study_split(TasksConfig())
     held = [s for s in study.held_out_tasks if len(s.train) >= max(counts)][: args.tasks]
     tasks = prepare_tasks(held, tokenizer, config, config.max_length)
@@ -197,15 +233,18 @@ def main() -> None:
     timed = sample(members, args.trainer_sample)
     rows = {m: trainer_rows(tasks[(m.task, m.seed)], m, config) for m in timed}
     tokens = statistics.mean(len(r["input_ids"]) for m in timed for r in rows[m])
-    log(f"{what}; {len(members)} fine-tunes ({len(held)} tasks x n {counts} x {len(named)} checkpoints), "
+    log(
+        f"{what}; {len(members)} fine-tunes ({len(held)} tasks x n {counts} x {len(named)} checkpoints), "
         f"{config.steps} steps, mean row {tokens:.0f} tokens; torch threads {torch.get_num_threads()}, "
-        f"grid workers {resolve_workers(config.workers, models[0].device)}")
+        f"grid workers {resolve_workers(config.workers, models[0].device)}"
+    )
 
     # warm-up, untimed: first calls pay for imports, kernel selection and the allocator
     warm = config.model_copy(update={"steps": 2})
     grid_run(named, members[:2], tasks, warm, tokenizer.pad_token_id)
-    trainer_finetune(named[timed[0].checkpoint], tokenizer, trainer_rows(tasks[(timed[0].task, 0)], timed[0], warm),
-                     timed[0], warm)
+    trainer_finetune(
+        named[timed[0].checkpoint], tokenizer, trainer_rows(tasks[(timed[0].task, 0)], timed[0], warm), timed[0], warm
+    )
 
     rounds = []
     gaps = []
@@ -216,40 +255,48 @@ def main() -> None:
         gaps.extend(abs(loss - statistics.mean(curves[m])) for m, (_, _, loss) in zip(timed, results, strict=True))
         if max(gaps) > LOSS_TOLERANCE:
             raise RuntimeError(f"Trainer and the grid trained differently: mean-loss gap {max(gaps):.2e}")
-        rounds.append({
-            "grid_wall": grid.wall / len(members), "grid_cpu": grid.cpu / len(members),
-            "trainer_wall": statistics.mean(r[0].wall for r in results),
-            "trainer_cpu": statistics.mean(r[0].cpu for r in results),
-            "trainer_steps": statistics.mean(r[1] for r in results), "load": load,
-        })
+        rounds.append(
+            {
+                "grid_wall": grid.wall / len(members),
+                "grid_cpu": grid.cpu / len(members),
+                "trainer_wall": statistics.mean(r[0].wall for r in results),
+                "trainer_cpu": statistics.mean(r[0].cpu for r in results),
+                "trainer_steps": statistics.mean(r[1] for r in results),
+                "load": load,
+            }
+        )
         r = rounds[-1]
-        log(f"repeat {repeat}: grid {r['grid_wall']:.2f} s/fine-tune, Trainer {r['trainer_wall']:.2f} s/fine-tune "
-            f"(ratio {r['trainer_wall'] / r['grid_wall']:.2f}; load {load:.1f})")
+        log(
+            f"repeat {repeat}: grid {r['grid_wall']:.2f} s/fine-tune, Trainer {r['trainer_wall']:.2f} s/fine-tune "
+            f"(ratio {r['trainer_wall'] / r['grid_wall']:.2f}; load {load:.1f})"
+        )
 
     def median(key: str) -> float:
         return statistics.median(r[key] for r in rounds)
 
-    emit({
-        "bench": "transfer_grid",
-        "model": what,
-        "encoding": config.encoding,
-        "fine_tunes_per_repeat": len(members),
-        "trainer_fine_tunes_per_repeat": len(timed),
-        "steps": config.steps,
-        "grid_workers": resolve_workers(config.workers, models[0].device),
-        "mean_row_tokens": round(tokens, 1),
-        "grid_s_per_finetune": round(median("grid_wall"), 3),
-        "trainer_s_per_finetune": round(median("trainer_wall"), 3),
-        "trainer_steps_only_s_per_finetune": round(median("trainer_steps"), 3),
-        "ratio": round(median("trainer_wall") / median("grid_wall"), 3),
-        "ratio_per_repeat_median": round(statistics.median(r["trainer_wall"] / r["grid_wall"] for r in rounds), 3),
-        "ratio_steps_only": round(median("trainer_steps") / median("grid_wall"), 3),
-        "ratio_cpu_seconds": round(median("trainer_cpu") / median("grid_cpu"), 3),
-        "max_mean_loss_gap": float(f"{max(gaps):.2e}"),
-        "load_average_per_repeat": [round(r["load"], 2) for r in rounds],
-        "repeats": args.repeats,
-        **machine(),
-    })
+    emit(
+        {
+            "bench": "transfer_grid",
+            "model": what,
+            "encoding": config.encoding,
+            "fine_tunes_per_repeat": len(members),
+            "trainer_fine_tunes_per_repeat": len(timed),
+            "steps": config.steps,
+            "grid_workers": resolve_workers(config.workers, models[0].device),
+            "mean_row_tokens": round(tokens, 1),
+            "grid_s_per_finetune": round(median("grid_wall"), 3),
+            "trainer_s_per_finetune": round(median("trainer_wall"), 3),
+            "trainer_steps_only_s_per_finetune": round(median("trainer_steps"), 3),
+            "ratio": round(median("trainer_wall") / median("grid_wall"), 3),
+            "ratio_per_repeat_median": round(statistics.median(r["trainer_wall"] / r["grid_wall"] for r in rounds), 3),
+            "ratio_steps_only": round(median("trainer_steps") / median("grid_wall"), 3),
+            "ratio_cpu_seconds": round(median("trainer_cpu") / median("grid_cpu"), 3),
+            "max_mean_loss_gap": float(f"{max(gaps):.2e}"),
+            "load_average_per_repeat": [round(r["load"], 2) for r in rounds],
+            "repeats": args.repeats,
+            **machine(),
+        }
+    )
 
 
 if __name__ == "__main__":

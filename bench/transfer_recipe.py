@@ -47,11 +47,12 @@ def run_recipe(lr: float, steps: int, n_tasks: int, repeats: int) -> dict[str, o
     base = resolve_base(study)
     _, split = build_study_split(study.tasks)
     big = [s for s in split.train_tasks if len(s.train) >= N_TRAIN + N_EVAL]
-    tasks = [TaskSplit(s.task, s.train[:N_TRAIN], s.train[N_TRAIN : N_TRAIN + N_EVAL])
-             for s in stratified_tasks(big, n_tasks)]
+    tasks = [
+        TaskSplit(s.task, s.train[:N_TRAIN], s.train[N_TRAIN : N_TRAIN + N_EVAL])
+        for s in stratified_tasks(big, n_tasks)
+    ]
     loaded = load_model(base)
-    config = study.transfer.model_copy(update={"lr": lr, "steps": steps, "seeds": tuple(range(repeats)),
-                                               "workers": 1})
+    config = study.transfer.model_copy(update={"lr": lr, "steps": steps, "seeds": tuple(range(repeats)), "workers": 1})
     started = time.perf_counter()
     result = run_transfer({"base": loaded.model}, loaded.tokenizer, tasks, config)
     seconds = time.perf_counter() - started
@@ -66,8 +67,14 @@ def run_recipe(lr: float, steps: int, n_tasks: int, repeats: int) -> dict[str, o
             cell.setdefault((s.task, s.n), []).append(s.value)
     names = sorted(primary)
     curve = {n: [float(np.mean(cell[(t, n)])) for t in names] for n in config.n}
-    return {"lr": lr, "steps": steps, "repeats": repeats, "tasks": len(names), "seconds": round(seconds, 1),
-            "curve": curve}
+    return {
+        "lr": lr,
+        "steps": steps,
+        "repeats": repeats,
+        "tasks": len(names),
+        "seconds": round(seconds, 1),
+        "curve": curve,
+    }
 
 
 def summarize(row: dict[str, object], rng: np.random.Generator) -> dict[str, object]:

@@ -71,10 +71,12 @@ def run_recipe(lr: float, steps: int, arm_name: str, seed: int, root: str) -> di
 
     def measure(path: str) -> tuple[dict[str, float], dict[str, float]]:
         loaded = load_model(base.model_copy(update={"name_or_path": path}))
-        fit = evaluate_fit(loaded.model, loaded.tokenizer, tasks, study.icl.mtl_encoding,
-                           instances=plan.instances, **common)
-        gen = evaluate_fit(loaded.model, loaded.tokenizer, unseen, study.icl.mtl_encoding,
-                           instances=unseen_ids, **common)
+        fit = evaluate_fit(
+            loaded.model, loaded.tokenizer, tasks, study.icl.mtl_encoding, instances=plan.instances, **common
+        )
+        gen = evaluate_fit(
+            loaded.model, loaded.tokenizer, unseen, study.icl.mtl_encoding, instances=unseen_ids, **common
+        )
         return {r.task: r.value for r in fit}, {r.task: r.value for r in gen}
 
     base_fit, base_gen = measure(base.name_or_path)
@@ -82,13 +84,20 @@ def run_recipe(lr: float, steps: int, arm_name: str, seed: int, root: str) -> di
     log_path = Path(root) / f"{arm_name}-{lr}-{steps}" / "log.jsonl"
     log = [json.loads(line) for line in log_path.read_text().splitlines()]
     return {
-        "lr": lr, "steps": steps, "arm": arm_name, "seed": seed, "tune_seconds": round(seconds, 1),
-        "fit_tasks": len(tuned_fit), "skipped": len(plan.skipped),
+        "lr": lr,
+        "steps": steps,
+        "arm": arm_name,
+        "seed": seed,
+        "tune_seconds": round(seconds, 1),
+        "fit_tasks": len(tuned_fit),
+        "skipped": len(plan.skipped),
         "fit_base": float(np.mean([base_fit[t] for t in tuned_fit])),
         "fit_tuned": float(np.mean(list(tuned_fit.values()))),
         "gen_diff": [tuned_gen[t] - base_gen[t] for t in sorted(tuned_gen)],
-        "gen_base": float(np.mean(list(base_gen.values()))), "gen_tuned": float(np.mean(list(tuned_gen.values()))),
-        "last_content_loss": log[-1].get("content_loss"), "last_marker_loss": log[-1].get("marker_loss"),
+        "gen_base": float(np.mean(list(base_gen.values()))),
+        "gen_tuned": float(np.mean(list(tuned_gen.values()))),
+        "last_content_loss": log[-1].get("content_loss"),
+        "last_marker_loss": log[-1].get("marker_loss"),
     }
 
 
@@ -97,8 +106,12 @@ def summarize(row: dict[str, object], rng: np.random.Generator) -> dict[str, obj
     diffs = np.asarray(row.pop("gen_diff"))
     boots = diffs[rng.integers(0, len(diffs), size=(2000, len(diffs)))].mean(axis=1)
     low, high = np.percentile(boots, [2.5, 97.5])
-    return {**row, "fit_ratio": row["fit_tuned"] / row["fit_base"], "gen_change": float(diffs.mean()),
-            "gen_ci": [float(low), float(high)]}
+    return {
+        **row,
+        "fit_ratio": row["fit_tuned"] / row["fit_base"],
+        "gen_change": float(diffs.mean()),
+        "gen_ci": [float(low), float(high)],
+    }
 
 
 def main() -> None:
@@ -117,8 +130,10 @@ def main() -> None:
     print(f"{'arm':<16}{'lr':>8}{'steps':>7}{'fit base':>10}{'fit':>8}{'ratio':>7}{'gen change [95% CI]':>30}{'s':>7}")
     for r in rows:
         ci = r["gen_ci"]
-        print(f"{r['arm']:<16}{r['lr']:>8.0e}{r['steps']:>7}{r['fit_base']:>10.3f}{r['fit_tuned']:>8.3f}"
-              f"{r['fit_ratio']:>7.2f}{r['gen_change']:>+12.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}]{r['tune_seconds']:>7.0f}")
+        print(
+            f"{r['arm']:<16}{r['lr']:>8.0e}{r['steps']:>7}{r['fit_base']:>10.3f}{r['fit_tuned']:>8.3f}"
+            f"{r['fit_ratio']:>7.2f}{r['gen_change']:>+12.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}]{r['tune_seconds']:>7.0f}"
+        )
     print(json.dumps({"bench": "tune_recipe", "rows": rows}))
 
 

@@ -58,8 +58,11 @@ def compare(a: dict, b: dict) -> dict[str, object]:
     for check_a in a["checks"]:
         check_b = next((c for c in b["checks"] if c["name"] == check_a["name"]), None)
         if check_b is not None:
-            checks[check_a["name"]] = {"a": check_a["passed"], "b": check_b["passed"],
-                                       "agree": check_a["passed"] == check_b["passed"]}
+            checks[check_a["name"]] = {
+                "a": check_a["passed"],
+                "b": check_b["passed"],
+                "agree": check_a["passed"] == check_b["passed"],
+            }
     return {"claims": claims, "checks": checks}
 
 
@@ -94,16 +97,24 @@ def main() -> None:
     print(f"{'claim':32s} {'A':>14s} {'B':>14s}  intervals A | B")
     for cid, row in result["claims"].items():
         flag = "CONTRADICTION" if row["contradiction"] else ("decided once" if row["decided_once"] else "")
-        print(f"{cid:32s} {row['a']['verdict']:>14s} {row['b']['verdict']:>14s}  "
-              f"{_interval(row['a'])} | {_interval(row['b'])} {flag}")
+        print(
+            f"{cid:32s} {row['a']['verdict']:>14s} {row['b']['verdict']:>14s}  "
+            f"{_interval(row['a'])} | {_interval(row['b'])} {flag}"
+        )
     for name, row in result["checks"].items():
         if not row["agree"]:
             print(f"check {name}: A {row['a']}, B {row['b']}")
     contradictions = [cid for cid, row in result["claims"].items() if row["contradiction"]]
-    emit({"bench": "verdict_stability", "studies": [str(f) for f in folders], "wall_seconds": wall,
-          "contradictions": contradictions, "checks_disagree": [n for n, r in result["checks"].items()
-                                                                 if not r["agree"]],
-          **result})
+    emit(
+        {
+            "bench": "verdict_stability",
+            "studies": [str(f) for f in folders],
+            "wall_seconds": wall,
+            "contradictions": contradictions,
+            "checks_disagree": [n for n, r in result["checks"].items() if not r["agree"]],
+            **result,
+        }
+    )
 
 
 if __name__ == "__main__":

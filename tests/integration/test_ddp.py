@@ -37,9 +37,29 @@ def test_two_process_ddp_matches_single_process(tiny_lm_dir: Path, tmp_path: Pat
     path.write_text(yaml.safe_dump(config))
     run([sys.executable, "-m", "instructmtl", "tune", str(path), "--out", str(tmp_path / "single"), "--json"], tmp_path)
     accelerate = Path(sys.executable).with_name("accelerate")
-    run([str(accelerate), "launch", "--cpu", "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no",
-         "--dynamo_backend", "no", "-m", "instructmtl", "tune", str(path), "--out", str(tmp_path / "ddp"), "--json"],
-        tmp_path)
+    run(
+        [
+            str(accelerate),
+            "launch",
+            "--cpu",
+            "--num_processes",
+            "2",
+            "--num_machines",
+            "1",
+            "--mixed_precision",
+            "no",
+            "--dynamo_backend",
+            "no",
+            "-m",
+            "instructmtl",
+            "tune",
+            str(path),
+            "--out",
+            str(tmp_path / "ddp"),
+            "--json",
+        ],
+        tmp_path,
+    )
     single, ddp = losses(tmp_path / "single"), losses(tmp_path / "ddp")
     assert len(single) == len(ddp) == 4
     for a, b in zip(single, ddp, strict=True):

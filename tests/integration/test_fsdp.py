@@ -26,12 +26,20 @@ pytestmark = [
 ]
 
 FSDP_CONFIG = {
-    "compute_environment": "LOCAL_MACHINE", "distributed_type": "FSDP", "use_cpu": True,
-    "num_machines": 1, "num_processes": 2, "mixed_precision": "no",
-    "fsdp_config": {"fsdp_version": 2, "fsdp_auto_wrap_policy": "TRANSFORMER_BASED_WRAP",
-                    "fsdp_transformer_layer_cls_to_wrap": "LlamaDecoderLayer",
-                    "fsdp_state_dict_type": "FULL_STATE_DICT", "fsdp_reshard_after_forward": True,
-                    "fsdp_cpu_ram_efficient_loading": False},
+    "compute_environment": "LOCAL_MACHINE",
+    "distributed_type": "FSDP",
+    "use_cpu": True,
+    "num_machines": 1,
+    "num_processes": 2,
+    "mixed_precision": "no",
+    "fsdp_config": {
+        "fsdp_version": 2,
+        "fsdp_auto_wrap_policy": "TRANSFORMER_BASED_WRAP",
+        "fsdp_transformer_layer_cls_to_wrap": "LlamaDecoderLayer",
+        "fsdp_state_dict_type": "FULL_STATE_DICT",
+        "fsdp_reshard_after_forward": True,
+        "fsdp_cpu_ram_efficient_loading": False,
+    },
 }
 
 
@@ -42,9 +50,26 @@ def test_fsdp_config_on_cpu_is_refused_before_training(tiny_lm_dir: Path, tmp_pa
     accelerate = Path(sys.executable).with_name("accelerate")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
     done = subprocess.run(
-        [str(accelerate), "launch", "--config_file", str(tmp_path / "fsdp.yaml"), "--num_processes", "2",
-         "-m", "instructmtl", "tune", str(tmp_path / "tune.yaml"), "--out", str(tmp_path / "run"), "--json"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+        [
+            str(accelerate),
+            "launch",
+            "--config_file",
+            str(tmp_path / "fsdp.yaml"),
+            "--num_processes",
+            "2",
+            "-m",
+            "instructmtl",
+            "tune",
+            str(tmp_path / "tune.yaml"),
+            "--out",
+            str(tmp_path / "run"),
+            "--json",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode != 0, done.stdout[-2000:]
     errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]

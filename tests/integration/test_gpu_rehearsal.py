@@ -36,15 +36,25 @@ pytestmark = pytest.mark.slow
 # the sizes of the rehearsal; every other key is the preset's own
 MICRO_SIZES = [
     "seeds=[0]",
-    "tasks.max_train_instances=4", "tasks.max_eval_instances=2",
-    "tasks.held_out_max_train_instances=6", "tasks.held_out_max_eval_instances=2",
-    "tune.steps=20", "tune.batch_size=4", "tune.micro_batch_size=2",  # 0.05 of 20 steps is step 1
-    "tune.state_every=10", "tune.diagnostics_every=10",
+    "tasks.max_train_instances=4",
+    "tasks.max_eval_instances=2",
+    "tasks.held_out_max_train_instances=6",
+    "tasks.held_out_max_eval_instances=2",
+    "tune.steps=20",
+    "tune.batch_size=4",
+    "tune.micro_batch_size=2",  # 0.05 of 20 steps is step 1
+    "tune.state_every=10",
+    "tune.diagnostics_every=10",
     # the built-in 1024-token vocabulary spells SNI text in about 3x the tokens of Pythia's tokenizer
     # (task583's definition alone is 1552 tokens): a longer window, so it holds what 1024 holds there
-    "tune.data.max_length=3072", "icl.max_length=4096", "transfer.max_length=3072",
-    "icl.batch_size=8", "icl.mtl_tasks=2",
-    "transfer.n=[0,2,4]", "transfer.steps=2", "transfer.grid_memory_gb=1",
+    "tune.data.max_length=3072",
+    "icl.max_length=4096",
+    "transfer.max_length=3072",
+    "icl.batch_size=8",
+    "icl.mtl_tasks=2",
+    "transfer.n=[0,2,4]",
+    "transfer.steps=2",
+    "transfer.grid_memory_gb=1",
     "arms.4.replay.block_len=64",
 ]
 
@@ -52,8 +62,12 @@ MICRO_SIZES = [
 # a smaller slice of the shared SNI subset in the same repository layout (its `default` split):
 # both output types on each side, train tasks from several categories (UPGrad groups by category)
 HELD_OUT = ["task288_gigaword_summarization", "task828_copa_commonsense_cause_effect"]
-TRAIN = ["task1146_country_capital", "task833_poem_sentiment_classification", "task1331_reverse_array",
-         "task843_financial_phrasebank_classification"]
+TRAIN = [
+    "task1146_country_capital",
+    "task833_poem_sentiment_classification",
+    "task1331_reverse_array",
+    "task843_financial_phrasebank_classification",
+]
 
 
 def _sni_slice(sni_dir: Path, path: Path) -> Path:
@@ -75,9 +89,17 @@ def _neox_with_builtin_tokenizer(path: Path) -> Path:
         shutil.copy(shipped / name, path / name)
     base = json.loads((shipped / "config.json").read_text())
     torch.manual_seed(0)
-    config = GPTNeoXConfig(vocab_size=base["vocab_size"], hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                           num_attention_heads=4, max_position_embeddings=2048, pad_token_id=base["pad_token_id"],
-                           bos_token_id=base["bos_token_id"], eos_token_id=base["eos_token_id"])
+    config = GPTNeoXConfig(
+        vocab_size=base["vocab_size"],
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        max_position_embeddings=2048,
+        pad_token_id=base["pad_token_id"],
+        bos_token_id=base["bos_token_id"],
+        eos_token_id=base["eos_token_id"],
+    )
     GPTNeoXForCausalLM(config).save_pretrained(path)
     return path
 
@@ -85,9 +107,16 @@ def _neox_with_builtin_tokenizer(path: Path) -> Path:
 def test_gpu_preset_runs_end_to_end_at_micro_scale(sni_dir: Path, tmp_path: Path) -> None:
     model = _neox_with_builtin_tokenizer(tmp_path / "neox")
     preset = load_study_config("gpu")
-    config = load_study_config("gpu", [*MICRO_SIZES, f"base.name_or_path={model}", "base.device=cpu",
-                                       f"tasks.source={_sni_slice(sni_dir, tmp_path / 'sni')}"],
-                                out=tmp_path / "study")
+    config = load_study_config(
+        "gpu",
+        [
+            *MICRO_SIZES,
+            f"base.name_or_path={model}",
+            "base.device=cpu",
+            f"tasks.source={_sni_slice(sni_dir, tmp_path / 'sni')}",
+        ],
+        out=tmp_path / "study",
+    )
     # the rehearsal keeps what the preset decides: arms, encodings, schedule, precision, transfer recipe
     same = [a for a, b in zip(config.arms, preset.arms, strict=True) if a == b]
     assert len(same) == len(preset.arms) - 1 and config.arms[4].name == "proportional-replay"  # block_len only
@@ -96,13 +125,17 @@ def test_gpu_preset_runs_end_to_end_at_micro_scale(sni_dir: Path, tmp_path: Path
     assert config.transfer.repeats == preset.transfer.repeats and config.tasks.held_out == preset.tasks.held_out
     path = tmp_path / "gpu-micro.yaml"
     path.write_text(dump_yaml(config), encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "instructmtl", "run", str(path), "--json"], capture_output=True,
-                          text=True, timeout=1500, env={**os.environ, "OMP_NUM_THREADS": "2"})
+    done = subprocess.run(
+        [sys.executable, "-m", "instructmtl", "run", str(path), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=1500,
+        env={**os.environ, "OMP_NUM_THREADS": "2"},
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     out = tmp_path / "study"
     claims = json.loads((out / "claims.json").read_text())
-    assert {c["id"] for c in claims["claims"]} >= {"1", "1.nll", "2.change", "3", "5",
-                                                   "4.transfer.proportional-replay"}
+    assert {c["id"] for c in claims["claims"]} >= {"1", "1.nll", "2.change", "3", "5", "4.transfer.proportional-replay"}
     assert any(c["name"].startswith("tuning fitted") for c in claims["checks"])
     with sqlite3.connect(out / "results.sqlite") as conn:
         steps = dict(conn.execute("SELECT arm, GROUP_CONCAT(DISTINCT step) FROM checkpoints GROUP BY arm"))
@@ -115,7 +148,6 @@ def test_gpu_preset_runs_end_to_end_at_micro_scale(sni_dir: Path, tmp_path: Path
     assert encodings == set(preset.icl.encodings) and finetune == {"id", "pos-2"}
 
 
-
 def _llama_with_smollm2_tokenizer(path: Path, wheel_model: str) -> Path:
     from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -126,21 +158,38 @@ def _llama_with_smollm2_tokenizer(path: Path, wheel_model: str) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     tokenizer.save_pretrained(path)
     torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
-                         tie_word_embeddings=True, pad_token_id=tokenizer.pad_token_id,
-                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+        tie_word_embeddings=True,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
     LlamaForCausalLM(config).save_pretrained(path)
     return path
 
 
 SMOLLM2_MICRO_SIZES = [
     "seeds=[0]",
-    "tasks.max_train_instances=4", "tasks.max_eval_instances=2",
-    "tasks.held_out_max_train_instances=6", "tasks.held_out_max_eval_instances=2",
-    "tune.steps=10", "tune.batch_size=4", "tune.micro_batch_size=2", "tune.state_every=5",
-    "icl.batch_size=8", "icl.mtl_tasks=2",
-    "transfer.n=[0,2]", "transfer.steps=2", "transfer.grid_memory_gb=1",
+    "tasks.max_train_instances=4",
+    "tasks.max_eval_instances=2",
+    "tasks.held_out_max_train_instances=6",
+    "tasks.held_out_max_eval_instances=2",
+    "tune.steps=10",
+    "tune.batch_size=4",
+    "tune.micro_batch_size=2",
+    "tune.state_every=5",
+    "icl.batch_size=8",
+    "icl.mtl_tasks=2",
+    "transfer.n=[0,2]",
+    "transfer.steps=2",
+    "transfer.grid_memory_gb=1",
 ]
 
 
@@ -154,8 +203,24 @@ def _local_english_text(path: Path) -> Path:
     import importlib
 
     paragraphs = []
-    for name in ("argparse", "asyncio", "collections", "csv", "decimal", "email", "functools", "json", "logging",
-                 "pathlib", "random", "statistics", "subprocess", "textwrap", "unittest", "urllib.parse"):
+    for name in (
+        "argparse",
+        "asyncio",
+        "collections",
+        "csv",
+        "decimal",
+        "email",
+        "functools",
+        "json",
+        "logging",
+        "pathlib",
+        "random",
+        "statistics",
+        "subprocess",
+        "textwrap",
+        "unittest",
+        "urllib.parse",
+    ):
         doc = importlib.import_module(name).__doc__ or ""
         paragraphs += [p.strip() for p in doc.split("\n\n") if len(p.split()) >= 8]
     path.write_text("\n\n".join(paragraphs) + "\n", encoding="utf-8")
@@ -165,22 +230,33 @@ def _local_english_text(path: Path) -> Path:
 def test_smollm2_preset_runs_end_to_end_at_micro_scale(sni_dir: Path, tmp_path: Path) -> None:
     preset = load_study_config("smollm2-sni")
     model = _llama_with_smollm2_tokenizer(tmp_path / "llama", preset.base.name_or_path)
-    overrides = [*SMOLLM2_MICRO_SIZES, f"base.name_or_path={model}", "base.device=cpu",
-                 f"tasks.source={_sni_slice(sni_dir, tmp_path / 'sni')}"]
+    overrides = [
+        *SMOLLM2_MICRO_SIZES,
+        f"base.name_or_path={model}",
+        "base.device=cpu",
+        f"tasks.source={_sni_slice(sni_dir, tmp_path / 'sni')}",
+    ]
     replay_arms = [i for i, arm in enumerate(preset.arms) if arm.replay.ratio > 0]
     assert replay_arms and all(preset.arms[i].replay.corpus.kind == "datasets" for i in replay_arms)  # real text
     text = _local_english_text(tmp_path / "stdlib-docstrings.txt")
     for i in replay_arms:
-        overrides += [f"arms.{i}.replay.block_len=64",
-                      f"arms.{i}.replay.corpus={{kind: text, paths: ['{text}'], unit: paragraph}}"]
+        overrides += [
+            f"arms.{i}.replay.block_len=64",
+            f"arms.{i}.replay.corpus={{kind: text, paths: ['{text}'], unit: paragraph}}",
+        ]
     config = load_study_config("smollm2-sni", overrides, out=tmp_path / "study")
     assert [a.name for a in config.arms] == [a.name for a in preset.arms]
     assert config.icl.encodings == preset.icl.encodings and config.tune.checkpoints == preset.tune.checkpoints
     assert config.transfer.mode == preset.transfer.mode and config.tune.optim == preset.tune.optim
     path = tmp_path / "smollm2-micro.yaml"
     path.write_text(dump_yaml(config), encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "instructmtl", "run", str(path), "--json"], capture_output=True,
-                          text=True, timeout=1500, env={**os.environ, "OMP_NUM_THREADS": "2"})
+    done = subprocess.run(
+        [sys.executable, "-m", "instructmtl", "run", str(path), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=1500,
+        env={**os.environ, "OMP_NUM_THREADS": "2"},
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     out = tmp_path / "study"
     claims = json.loads((out / "claims.json").read_text())

@@ -96,8 +96,17 @@ def test_icl_def_pos2_on_real_sni_test_tasks(smollm2: LoadedModel, sni_dir: Path
     _, split = build_study_split(config)
     tasks = [t for t in split.held_out_tasks if t.name in chosen]
     assert len(tasks) == 3
-    out = evaluate_tasks(smollm2.model, smollm2.tokenizer, tasks, ["def+pos2"], measure="icl", role="held_out",
-                         seed=0, max_length=1024, batch_size=8)
+    out = evaluate_tasks(
+        smollm2.model,
+        smollm2.tokenizer,
+        tasks,
+        ["def+pos2"],
+        measure="icl",
+        role="held_out",
+        seed=0,
+        max_length=1024,
+        batch_size=8,
+    )
     metrics = {(r.task, r.metric): r.value for r in out.records}
     assert {m for _, m in metrics} >= {"accuracy", "rouge_l", "exact_match", "target_nll"}
     assert all(math.isfinite(v) for v in metrics.values())

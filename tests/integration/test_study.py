@@ -21,8 +21,18 @@ SCORE_KEY = "checkpoint_id, task, measure, encoding, k, metric, subset"
 
 
 def command(out: Path, model: Path) -> list[str]:
-    return [sys.executable, "-m", "instructmtl", "run", str(MICRO), "--out", str(out),
-            "--set", f"base.name_or_path={model}", "--json"]
+    return [
+        sys.executable,
+        "-m",
+        "instructmtl",
+        "run",
+        str(MICRO),
+        "--out",
+        str(out),
+        "--set",
+        f"base.name_or_path={model}",
+        "--json",
+    ]
 
 
 def environment() -> dict[str, str]:
@@ -61,8 +71,10 @@ def test_study_writes_every_measure_and_a_report(uninterrupted: Path) -> None:
     assert measures == {"icl", "mtl_gen", "mtl_fit", "finetune"}
     checkpoints = {key[0] for key in table}
     # base + 2 arms × 2 checkpoints, one seed
-    assert checkpoints == {"base-seed0", *(f"{arm}-seed0-step{s}" for arm in ("proportional", "proportional-replay")
-                                          for s in (2, 4))}
+    assert checkpoints == {
+        "base-seed0",
+        *(f"{arm}-seed0-step{s}" for arm in ("proportional", "proportional-replay") for s in (2, 4)),
+    }
     html = (uninterrupted / "report.html").read_text()
     assert "data:image/png;base64," in html and "Claims" in html
 
@@ -71,8 +83,9 @@ def test_killed_study_resumes_to_exactly_the_uninterrupted_results(
     uninterrupted: Path, tiny_lm_dir: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "killed"
-    process = subprocess.Popen(command(out, tiny_lm_dir), env=environment(), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command(out, tiny_lm_dir), env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 600
     while done_jobs(out) < 3 and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -96,8 +109,13 @@ def test_claims_are_recomputed_from_the_csv_export(uninterrupted: Path, tmp_path
     from instructmtl.results.store import ResultsStore
 
     csv_path = tmp_path / "scores.csv"
-    done = subprocess.run([sys.executable, "-m", "instructmtl", "export", str(uninterrupted), "--format", "csv",
-                           "--out", str(csv_path)], env=environment(), capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "instructmtl", "export", str(uninterrupted), "--format", "csv", "--out", str(csv_path)],
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     with csv_path.open(newline="", encoding="utf-8") as handle:
         from_csv = records_from_rows(list(csv.DictReader(handle)), "csv")
@@ -106,8 +124,13 @@ def test_claims_are_recomputed_from_the_csv_export(uninterrupted: Path, tmp_path
 
     def claims(records: list) -> list[dict]:
         table = ResultTable(records)
-        found = evaluate_claims(table, baseline_arm="proportional", replay_arms=["proportional-replay"],
-                                rng=np.random.default_rng(0), n_resamples=200)
+        found = evaluate_claims(
+            table,
+            baseline_arm="proportional",
+            replay_arms=["proportional-replay"],
+            rng=np.random.default_rng(0),
+            n_resamples=200,
+        )
         return [c.to_json() for c in found]
 
     assert len(from_csv) == len(scores(uninterrupted))
@@ -136,8 +159,13 @@ def test_two_local_workers_give_the_same_results_and_the_runner_is_one_of_them(
     uninterrupted: Path, tiny_lm_dir: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "two-workers"
-    process = subprocess.Popen([*command(out, tiny_lm_dir), "--set", "executor.workers=2"], env=environment(),
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [*command(out, tiny_lm_dir), "--set", "executor.workers=2"],
+        env=environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _, stderr = process.communicate(timeout=900)
     assert process.returncode == 0, stderr[-3000:]
     with sqlite3.connect(out / "results.sqlite") as conn:
@@ -152,8 +180,13 @@ def test_two_local_workers_give_the_same_results_and_the_runner_is_one_of_them(
 
 
 def test_plan_sizes_a_study_from_a_real_pilot(uninterrupted: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "instructmtl", "plan", str(uninterrupted), "--mde", "1=0.05",
-                           "--json"], env=environment(), capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "instructmtl", "plan", str(uninterrupted), "--mde", "1=0.05", "--json"],
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     plan = json.loads(done.stdout)
     assert plan["pilot"]["design"]["tasks"] == 2 and plan["pilot"]["design"]["seeds"] == 1

@@ -14,9 +14,11 @@ from instructmtl.workflows import tune
 
 pytestmark = pytest.mark.slow
 
+
 def make_config(model_dir: Path, trackers: list[str]) -> TuneConfig:
-    return TuneConfig.model_validate(small_tune_config(
-        model_dir, arm={"name": "tracked"}, steps=3, batch_size=4, checkpoints=[], trackers=trackers))
+    return TuneConfig.model_validate(
+        small_tune_config(model_dir, arm={"name": "tracked"}, steps=3, batch_size=4, checkpoints=[], trackers=trackers)
+    )
 
 
 def event_files(run_dir: Path) -> list[Path]:

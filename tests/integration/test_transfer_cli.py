@@ -35,9 +35,28 @@ def test_transfer_on_the_sni_subset_prints_scores_and_transfer(
     tiny_lm_dir: Path, other_checkpoint: Path, sni_dir: Path, tmp_path: Path
 ) -> None:
     predictions = tmp_path / "predictions.jsonl"
-    args = ["transfer", "--base", str(tiny_lm_dir), "--checkpoint", str(other_checkpoint), "--tasks", str(sni_dir),
-            "--n", "0,2", "--steps", "2", "--max-eval-instances", "3", "--device", "cpu", "--json",
-            "--predictions", str(predictions), "--workers", "2"]  # grid chunks and scorings side by side
+    args = [
+        "transfer",
+        "--base",
+        str(tiny_lm_dir),
+        "--checkpoint",
+        str(other_checkpoint),
+        "--tasks",
+        str(sni_dir),
+        "--n",
+        "0,2",
+        "--steps",
+        "2",
+        "--max-eval-instances",
+        "3",
+        "--device",
+        "cpu",
+        "--json",
+        "--predictions",
+        str(predictions),
+        "--workers",
+        "2",
+    ]  # grid chunks and scorings side by side
     for name in SNI_TASKS:
         args += ["--task", name]
     result = CliRunner().invoke(app, args)
@@ -60,9 +79,26 @@ def test_transfer_on_the_sni_subset_prints_scores_and_transfer(
 
 
 def test_transfer_on_the_builtin_suite_prints_a_table(tiny_lm_dir: Path) -> None:
-    result = CliRunner().invoke(app, ["transfer", "--checkpoint", str(tiny_lm_dir), "--tasks", "builtin", "--n", "0,1",
-                                      "--steps", "1", "--max-eval-instances", "2", "--task",
-                                      "builtin051_sentence_sentiment", "--device", "cpu"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "transfer",
+            "--checkpoint",
+            str(tiny_lm_dir),
+            "--tasks",
+            "builtin",
+            "--n",
+            "0,1",
+            "--steps",
+            "1",
+            "--max-eval-instances",
+            "2",
+            "--task",
+            "builtin051_sentence_sentiment",
+            "--device",
+            "cpu",
+        ],
+    )
     assert result.exit_code == 0, result.output
     # rich wraps long cells at the runner's 80 columns, so look for short pieces only
     assert "fine-tuned scores" in result.stdout and "accuracy" in result.stdout and "builtin051" in result.stdout

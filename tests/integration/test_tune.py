@@ -17,6 +17,7 @@ from instructmtl.workflows import tune
 
 pytestmark = pytest.mark.slow
 
+
 def make_config(model_dir: Path, **overrides: Any) -> TuneConfig:
     return TuneConfig.model_validate(
         small_tune_config(model_dir, **{"checkpoints": [0.5, 1.0], "state_every": 1, **overrides})
@@ -50,8 +51,11 @@ def test_plain_run_checkpoints_records_counts_and_learns(tiny_lm_dir: Path, tmp_
 # from the base model and the seeded corpus batches, the data position is the task counts
 RESUMED_ARMS = {
     "plain": {"name": "arm"},
-    "ewc_replay": {"name": "ewc", "regularizer": {"name": "ewc", "lam": 10.0, "fisher_batches": 2},
-                   "replay": {"ratio": 0.25, "block_len": 32}},
+    "ewc_replay": {
+        "name": "ewc",
+        "regularizer": {"name": "ewc", "lam": 10.0, "fisher_batches": 2},
+        "replay": {"ratio": 0.25, "block_len": 32},
+    },
 }
 
 
@@ -214,8 +218,12 @@ def test_aggregator_runs_under_bf16_autocast(tiny_lm_dir: Path, tmp_path: Path) 
     config = make_config(tiny_lm_dir, arm=arm, steps=1, checkpoints=[1.0], precision="bf16")
     path = tmp_path / "tune.yaml"
     path.write_text(yaml.safe_dump(config.model_dump(mode="json")))
-    done = subprocess.run([sys.executable, "-m", "instructmtl", "tune", str(path), "--out", str(tmp_path / "run"),
-                           "--json"], capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "instructmtl", "tune", str(path), "--out", str(tmp_path / "run"), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert log_rows(tmp_path / "run")[0]["conflict"]["n_groups"] == 2
 

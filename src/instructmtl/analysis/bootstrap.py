@@ -247,7 +247,8 @@ def unit_correlation(
     """
     x_means, y_means = x.point_means(), y.point_means()
     units = tuple(
-        u for i, u in enumerate(x.units)
+        u
+        for i, u in enumerate(x.units)
         if u in y.units and np.isfinite(x_means[i]) and np.isfinite(y_means[y.units.index(u)])
     )
     x, y = x.select_units(units), y.select_units(units)

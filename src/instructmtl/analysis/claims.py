@@ -100,8 +100,11 @@ def evaluate_claims(
         for quantity in ("transfer", "icl"):
             claims.append(claim_replay(table, arm, baseline_arm, quantity))
     if not replay_arms:
-        claims.append(inconclusive_claim("4", "Replay mitigates forgetting (no replay arm in this study).",
-                                         "no replay arm; add one to the study"))
+        claims.append(
+            inconclusive_claim(
+                "4", "Replay mitigates forgetting (no replay arm in this study).", "no replay arm; add one to the study"
+            )
+        )
     claims.append(claim_early(table, baseline_arm, next(children), n_resamples, threshold))
     if len(table.seeds()) == 1:  # the bootstrap can only resample tasks
         claims = [replace(c, details={**c.details, "seeds": SINGLE_SEED}) for c in claims]

@@ -36,8 +36,15 @@ from instructmtl.analysis.records import ScoreRecord
 from instructmtl.analysis.reliability import attenuation_ceiling, split_half_reliability
 from instructmtl.analysis.verdict import Claim, Details, correlation_claim, inconclusive_claim
 
-__all__ = ["arm_steps", "checkpoint_panels", "claim_change", "claim_early", "claim_levels", "claim_points",
-           "panel_reliability"]
+__all__ = [
+    "arm_steps",
+    "checkpoint_panels",
+    "claim_change",
+    "claim_early",
+    "claim_levels",
+    "claim_points",
+    "panel_reliability",
+]
 
 HALVES = ("a", "b")
 
@@ -79,38 +86,52 @@ def panel_reliability(half_a: Panel, half_b: Panel) -> tuple[float, float, int]:
 
 def _reliability_details(label: str, half_a: Panel, half_b: Panel) -> tuple[Details, float, float]:
     r_half, rel, n_tasks = panel_reliability(half_a, half_b)
-    details: Details = {f"{label}: split-half r (halves a vs b, {n_tasks} tasks)": r_half,
-                        f"{label}: reliability (Spearman-Brown)": rel}
+    details: Details = {
+        f"{label}: split-half r (halves a vs b, {n_tasks} tasks)": r_half,
+        f"{label}: reliability (Spearman-Brown)": rel,
+    }
     return details, r_half, rel
 
 
-def claim_change(table: ResultTable, arm: str, rng: np.random.Generator, n_resamples: int,
-                 threshold: float) -> Claim:
+def claim_change(table: ResultTable, arm: str, rng: np.random.Generator, n_resamples: int, threshold: float) -> Claim:
     """Claim 2 on changes from the base: transfer (half b) against ICL change (half a) across tasks."""
-    statement = (f"Transfer predicts ICL change: Pearson r across held-out tasks between transfer of the final "
-                 f"'{arm}' checkpoint (n > 0, eval half b) and its ICL change from the base (eval half a) is "
-                 f"positive and not below {threshold}.")
+    statement = (
+        f"Transfer predicts ICL change: Pearson r across held-out tasks between transfer of the final "
+        f"'{arm}' checkpoint (n > 0, eval half b) and its ICL change from the base (eval half a) is "
+        f"positive and not below {threshold}."
+    )
     final = arm_steps(table, arm, max)
     x = {h: _panel_at(table, "transfer", arm, final, h) for h in HALVES}
     y = {h: _panel_at(table, "icl_change", arm, final, h) for h in HALVES}
-    missing = [f"{name} on half {h}" for name, panels in (("transfer", x), ("ICL change", y))
-               for h in HALVES if panels[h].n_tasks == 0]
+    missing = [
+        f"{name} on half {h}"
+        for name, panels in (("transfer", x), ("ICL change", y))
+        for h in HALVES
+        if panels[h].n_tasks == 0
+    ]
     if x["b"].n_tasks == 0 or y["a"].n_tasks == 0:
-        return inconclusive_claim("2.change", statement, "no eval-half scores at the final checkpoint ("
-                                  + ", ".join(missing) + " missing); score held-out tasks on subsets a and b")
+        return inconclusive_claim(
+            "2.change",
+            statement,
+            "no eval-half scores at the final checkpoint ("
+            + ", ".join(missing)
+            + " missing); score held-out tasks on subsets a and b",
+        )
     intervals, tasks, _, _ = task_correlation(x["b"], y["a"], rng, n_resamples)
     x_details, x_half, rel_x = _reliability_details("transfer", x["a"], x["b"])
     y_details, y_half, rel_y = _reliability_details("ICL change", y["a"], y["b"])
     details: Details = {
-        **x_details, **y_details,
+        **x_details,
+        **y_details,
         "ceiling on r: sqrt(rel_x * rel_y)": attenuation_ceiling(rel_x, rel_y),
         # r is measured half against half, whose own reliabilities are the uncorrected split-half r
         "ceiling for half-vs-half r: sqrt(r_half_x * r_half_y)": attenuation_ceiling(x_half, y_half),
     }
     if missing:
         details["missing"] = ", ".join(missing)
-    return correlation_claim("2.change", statement, intervals, len(tasks), (len(tasks), x["b"].n_seeds),
-                             threshold, details)
+    return correlation_claim(
+        "2.change", statement, intervals, len(tasks), (len(tasks), x["b"].n_seeds), threshold, details
+    )
 
 
 def checkpoint_panels(table: ResultTable) -> tuple[Panel, Panel]:
@@ -118,8 +139,10 @@ def checkpoint_panels(table: ResultTable) -> tuple[Panel, Panel]:
     transfer = [r for r in table.rows(QUANTITIES["transfer"]) if r.step > 0]
     change = [r for r in table.rows(QUANTITIES["icl_change"]) if r.step > 0]
     units = sorted({(r.arm, r.step) for r in transfer} & {(r.arm, r.step) for r in change})
-    return (Panel.from_rows(transfer, lambda r: (r.arm, r.step), units=units),
-            Panel.from_rows(change, lambda r: (r.arm, r.step), units=units))
+    return (
+        Panel.from_rows(transfer, lambda r: (r.arm, r.step), units=units),
+        Panel.from_rows(change, lambda r: (r.arm, r.step), units=units),
+    )
 
 
 def _with_base_point(panel: Panel) -> Panel:
@@ -137,23 +160,26 @@ def claim_points(table: ResultTable, rng: np.random.Generator, n_resamples: int,
     if result.units:
         based = unit_correlation(_with_base_point(x), _with_base_point(y), with_base, n_resamples)
         details["pearson with the base point (0, 0)"] = str(based.intervals["pearson"])
-    statement = (f"Transfer predicts ICL change: Pearson r across (arm, checkpoint) points (base point left out) "
-                 f"between mean transfer and mean ICL change from the base on held-out tasks is positive and not "
-                 f"below {threshold}.")
-    return correlation_claim("2.points", statement, result.intervals, len(result.units), (x.n_tasks, x.n_seeds),
-                             threshold, details)
+    statement = (
+        f"Transfer predicts ICL change: Pearson r across (arm, checkpoint) points (base point left out) "
+        f"between mean transfer and mean ICL change from the base on held-out tasks is positive and not "
+        f"below {threshold}."
+    )
+    return correlation_claim(
+        "2.points", statement, result.intervals, len(result.units), (x.n_tasks, x.n_seeds), threshold, details
+    )
 
 
-def _levels_r(x_rows: Sequence[ScoreRecord], y_rows: Sequence[ScoreRecord], rng: np.random.Generator,
-              n_resamples: int) -> tuple[dict[str, Interval], tuple[str, ...], int]:
+def _levels_r(
+    x_rows: Sequence[ScoreRecord], y_rows: Sequence[ScoreRecord], rng: np.random.Generator, n_resamples: int
+) -> tuple[dict[str, Interval], tuple[str, ...], int]:
     x = Panel.from_rows(x_rows, lambda r: "x", units=["x"])
     y = Panel.from_rows(y_rows, lambda r: "x", units=["x"])
     intervals, tasks, _, _ = task_correlation(x, y, rng, n_resamples)
     return intervals, tasks, x.n_seeds
 
 
-def claim_levels(table: ResultTable, arm: str, rng: np.random.Generator, n_resamples: int,
-                 threshold: float) -> Claim:
+def claim_levels(table: ResultTable, arm: str, rng: np.random.Generator, n_resamples: int, threshold: float) -> Claim:
     """Claim 2 as the paper computes it: per-task levels of fine-tuned vs ICL target NLL."""
     final = arm_steps(table, arm, max)
 
@@ -162,28 +188,33 @@ def claim_levels(table: ResultTable, arm: str, rng: np.random.Generator, n_resam
 
     tuned_rng, base_rng = rng.spawn(2)
     intervals, tasks, n_seeds = _levels_r(at_final("finetune_nll"), at_final("icl_nll"), tuned_rng, n_resamples)
-    base, base_tasks, _ = _levels_r(table.base_rows(QUANTITIES["finetune_nll"]),
-                                    table.base_rows(QUANTITIES["icl_nll"]), base_rng, n_resamples)
+    base, base_tasks, _ = _levels_r(
+        table.base_rows(QUANTITIES["finetune_nll"]), table.base_rows(QUANTITIES["icl_nll"]), base_rng, n_resamples
+    )
     details: Details = {f"same r on the base model ({len(base_tasks)} tasks: task difficulty)": str(base["pearson"])}
-    statement = (f"The paper's own statistic (levels, not changes; r = 0.936 in the paper): Pearson r across "
-                 f"held-out tasks between fine-tuned target NLL and ICL target NLL of the final '{arm}' checkpoint "
-                 f"is positive and not below {threshold}.")
-    return correlation_claim("2.levels", statement, intervals, len(tasks), (len(tasks), n_seeds), threshold,
-                             details)
+    statement = (
+        f"The paper's own statistic (levels, not changes; r = 0.936 in the paper): Pearson r across "
+        f"held-out tasks between fine-tuned target NLL and ICL target NLL of the final '{arm}' checkpoint "
+        f"is positive and not below {threshold}."
+    )
+    return correlation_claim("2.levels", statement, intervals, len(tasks), (len(tasks), n_seeds), threshold, details)
 
 
-def claim_early(table: ResultTable, arm: str, rng: np.random.Generator, n_resamples: int,
-                threshold: float) -> Claim:
+def claim_early(table: ResultTable, arm: str, rng: np.random.Generator, n_resamples: int, threshold: float) -> Claim:
     """Claim 5: per-task transfer at the earliest checkpoint against ICL change at the final one."""
     early, final = arm_steps(table, arm, min), arm_steps(table, arm, max)
     x = _panel_at(table, "transfer", arm, early)
     y = _panel_at(table, "icl_change", arm, final)
     intervals, tasks, _, _ = task_correlation(x, y, rng, n_resamples)
-    statement = (f"Early training predicts per task: Pearson r across held-out tasks between transfer at the "
-                 f"earliest '{arm}' checkpoint and ICL change from the base at the final one is positive and not "
-                 f"below {threshold}.")
-    details: Details = {"earliest step": ", ".join(map(str, sorted(set(early.values())))),
-                        "final step": ", ".join(map(str, sorted(set(final.values()))))}
+    statement = (
+        f"Early training predicts per task: Pearson r across held-out tasks between transfer at the "
+        f"earliest '{arm}' checkpoint and ICL change from the base at the final one is positive and not "
+        f"below {threshold}."
+    )
+    details: Details = {
+        "earliest step": ", ".join(map(str, sorted(set(early.values())))),
+        "final step": ", ".join(map(str, sorted(set(final.values())))),
+    }
     claim = correlation_claim("5", statement, intervals, len(tasks), (len(tasks), x.n_seeds), threshold, details)
     if early and early == final:  # one checkpoint: "early predicts final" would compare it with itself
         return replace(claim, verdict="invalid", reason="needs >= 2 checkpoints")

@@ -26,10 +26,12 @@ from instructmtl.analysis.verdict import MIN_TASKS, Claim, Details, inconclusive
 
 __all__ = ["claim_mtl_method", "typical_pair_components"]
 
-STATEMENT = ("The MTL method matters: on held-out tasks, the ICL score of the arm with the best MTL "
-             "generalization (-target NLL on seen tasks' unseen instances) minus that of the arm with the best "
-             "MTL fit (-target NLL on instances trained on), final checkpoints, is above 0, although every arm "
-             "saw the same number of instructions.")
+STATEMENT = (
+    "The MTL method matters: on held-out tasks, the ICL score of the arm with the best MTL "
+    "generalization (-target NLL on seen tasks' unseen instances) minus that of the arm with the best "
+    "MTL fit (-target NLL on instances trained on), final checkpoints, is above 0, although every arm "
+    "saw the same number of instructions."
+)
 
 
 def _arm_panel(table: ResultTable, quantity: str, arms: Sequence[str], negate: bool) -> Panel:
@@ -55,8 +57,9 @@ def _picked_difference(gen: np.ndarray, fit: np.ndarray, icl: np.ndarray) -> tup
     return icl[rows, best_gen] - icl[rows, best_fit], best_gen == _best(icl)
 
 
-def claim_mtl_method(table: ResultTable, excluded_arms: Sequence[str], rng: np.random.Generator,
-                     n_resamples: int) -> Claim:
+def claim_mtl_method(
+    table: ResultTable, excluded_arms: Sequence[str], rng: np.random.Generator, n_resamples: int
+) -> Claim:
     """Claim 3: ICL of the best-generalizing arm minus ICL of the best-fitting arm.
 
     Args:
@@ -66,15 +69,20 @@ def claim_mtl_method(table: ResultTable, excluded_arms: Sequence[str], rng: np.r
         n_resamples: bootstrap resamples.
     """
     candidates = [a for a in table.arms() if a not in excluded_arms]
-    panels = [_arm_panel(table, q, candidates, negate) for q, negate in
-              (("mtl_gen", True), ("mtl_fit", True), ("icl", False))]
+    panels = [
+        _arm_panel(table, q, candidates, negate) for q, negate in (("mtl_gen", True), ("mtl_fit", True), ("icl", False))
+    ]
     measured = np.all([np.isfinite(p.point_means()) for p in panels], axis=0)
     arms = [a for a, ok in zip(candidates, measured, strict=True) if ok]
     left_out = ", ".join(a for a in table.arms() if a in excluded_arms) or "none"
     details: Details = {"left out (replay, regularized, LoRA)": left_out}
     if len(arms) < 2:
-        return inconclusive_claim("3", STATEMENT, f"needs >= 2 competing arms with MTL fit, MTL generalization "
-                                  f"and ICL measured (has {len(arms)})", details)
+        return inconclusive_claim(
+            "3",
+            STATEMENT,
+            f"needs >= 2 competing arms with MTL fit, MTL generalization and ICL measured (has {len(arms)})",
+            details,
+        )
     gen, fit, icl = (p.select_units(arms) for p in panels)
     seeds = sorted(set(gen.seeds) | set(fit.seeds) | set(icl.seeds))
     seen = sorted(set(gen.tasks) | set(fit.tasks))
@@ -82,27 +90,41 @@ def claim_mtl_method(table: ResultTable, excluded_arms: Sequence[str], rng: np.r
     seed_counts = draw_counts(rng, n_resamples, len(seeds))
     seen_counts = draw_counts(rng, n_resamples, len(seen))
     held_counts = draw_counts(rng, n_resamples, len(icl.tasks))
-    boot_diff, boot_same = _picked_difference(boot_unit_means(gen, seen_counts, seed_counts),
-                                              boot_unit_means(fit, seen_counts, seed_counts),
-                                              boot_unit_means(icl, held_counts, seed_counts))
+    boot_diff, boot_same = _picked_difference(
+        boot_unit_means(gen, seen_counts, seed_counts),
+        boot_unit_means(fit, seen_counts, seed_counts),
+        boot_unit_means(icl, held_counts, seed_counts),
+    )
     means = [p.point_means() for p in (gen, fit, icl)]
     diff, _ = _picked_difference(*(m[None, :] for m in means))
     iv: Interval = percentile_interval(float(diff[0]), boot_diff)
     best_gen, best_fit = arms[int(_best(means[0][None, :])[0])], arms[int(_best(means[1][None, :])[0])]
-    details.update({
-        "best-generalizing arm": best_gen,
-        "best-fitting arm": best_fit,
-        "P(best-generalizing arm has the best ICL)": float(boot_same.mean()),
-        "rank by MTL generalization": _ranking(arms, means[0]),
-        "rank by MTL fit": _ranking(arms, means[1]),
-        "rank by ICL": _ranking(arms, means[2]),
-    })
+    details.update(
+        {
+            "best-generalizing arm": best_gen,
+            "best-fitting arm": best_fit,
+            "P(best-generalizing arm has the best ICL)": float(boot_same.mean()),
+            "rank by MTL generalization": _ranking(arms, means[0]),
+            "rank by MTL fit": _ranking(arms, means[1]),
+            "rank by ICL": _ranking(arms, means[2]),
+        }
+    )
     if best_gen == best_fit:
-        details["note"] = (f"'{best_gen}' both fits and generalizes best on the full data: the difference is 0 "
-                           "by construction there")
+        details["note"] = (
+            f"'{best_gen}' both fits and generalizes best on the full data: the difference is 0 by construction there"
+        )
     too_thin = f"needs >= {MIN_TASKS} held-out tasks (has {icl.n_tasks})" if icl.n_tasks < MIN_TASKS else ""
-    return judged_claim("3", STATEMENT, iv, (icl.n_tasks, len(seeds)), direction=1, threshold=0.0,
-                        details=details, too_thin=too_thin, mde=_mde(typical_pair_components(table, arms)))
+    return judged_claim(
+        "3",
+        STATEMENT,
+        iv,
+        (icl.n_tasks, len(seeds)),
+        direction=1,
+        threshold=0.0,
+        details=details,
+        too_thin=too_thin,
+        mde=_mde(typical_pair_components(table, arms)),
+    )
 
 
 def _mde(components: Components | None) -> float:
@@ -117,6 +139,6 @@ def typical_pair_components(table: ResultTable, arms: Sequence[str]) -> Componen
     pair has defined components.
     """
     sides = {a: final_sides(table, "icl", a) for a in arms}
-    pairs = [paired_components(sides[a], sides[b]) for i, a in enumerate(arms) for b in arms[i + 1:]]
+    pairs = [paired_components(sides[a], sides[b]) for i, a in enumerate(arms) for b in arms[i + 1 :]]
     usable = sorted((c for c in pairs if c.defined), key=lambda c: c.mde())
     return usable[len(usable) // 2] if usable else None

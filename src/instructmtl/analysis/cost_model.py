@@ -176,30 +176,50 @@ class DeviceClass:
         low, high = self.fitted_params
         if low / 3 <= shape.params <= high * 3:
             return None
-        return (f"the {self.name} rates were fitted on models of {low / 1e6:.1f}-{high / 1e6:.1f}M parameters and "
-                f"this one has {shape.params / 1e6:.1f}M: the estimate extrapolates (it counts all time as FLOPs, "
-                "which overstates a larger model's time); fit on a pilot of this model with bench/cost_model.py")
+        return (
+            f"the {self.name} rates were fitted on models of {low / 1e6:.1f}-{high / 1e6:.1f}M parameters and "
+            f"this one has {shape.params / 1e6:.1f}M: the estimate extrapolates (it counts all time as FLOPs, "
+            "which overstates a larger model's time); fit on a pilot of this model with bench/cost_model.py"
+        )
 
     def seconds(self, work: JobWork, shape: ModelShape) -> float:
         return self.rates[work.stage].seconds(flops(work, shape), work.tokens)
 
     def as_dict(self) -> dict[str, object]:
-        return {"name": self.name, "memory_gib": self.memory_gib, "basis": self.basis,
-                "fitted_params": list(self.fitted_params) if self.fitted_params is not None else None,
-                "rates": {s: {"overhead_seconds": r.overhead_seconds,
-                              # None: no FLOP term (all of the stage's time went to its tokens)
-                              "flops_per_second": r.flops_per_second if math.isfinite(r.flops_per_second) else None,
-                              "seconds_per_token": r.seconds_per_token} for s, r in self.rates.items()}}
+        return {
+            "name": self.name,
+            "memory_gib": self.memory_gib,
+            "basis": self.basis,
+            "fitted_params": list(self.fitted_params) if self.fitted_params is not None else None,
+            "rates": {
+                s: {
+                    "overhead_seconds": r.overhead_seconds,
+                    # None: no FLOP term (all of the stage's time went to its tokens)
+                    "flops_per_second": r.flops_per_second if math.isfinite(r.flops_per_second) else None,
+                    "seconds_per_token": r.seconds_per_token,
+                }
+                for s, r in self.rates.items()
+            },
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> DeviceClass:
         rates = data["rates"]
         assert isinstance(rates, Mapping)
-        return cls(str(data["name"]), float(data["memory_gib"]),  # type: ignore[arg-type]
-                   {s: StageRate(float(r["overhead_seconds"]),
-                                 math.inf if r["flops_per_second"] is None else float(r["flops_per_second"]),
-                                 float(r.get("seconds_per_token", 0.0))) for s, r in rates.items()},
-                   str(data.get("basis", "")), _pair(data.get("fitted_params")))
+        return cls(
+            str(data["name"]),
+            float(data["memory_gib"]),  # type: ignore[arg-type]
+            {
+                s: StageRate(
+                    float(r["overhead_seconds"]),
+                    math.inf if r["flops_per_second"] is None else float(r["flops_per_second"]),
+                    float(r.get("seconds_per_token", 0.0)),
+                )
+                for s, r in rates.items()
+            },
+            str(data.get("basis", "")),
+            _pair(data.get("fitted_params")),
+        )
 
 
 def _pair(value: object) -> tuple[int, int] | None:
@@ -219,9 +239,12 @@ GPU_OVERHEAD_SECONDS = {"tune": 20.0, "eval": 15.0, "transfer": 15.0}
 def gpu_device(peak_tflops: float, memory_gib: float) -> DeviceClass:
     """A GPU priced from its peak bf16 TFLOP/s and memory, at :data:`GPU_UTILISATION`."""
     rates = {s: StageRate(GPU_OVERHEAD_SECONDS[s], peak_tflops * 1e12 * GPU_UTILISATION[s]) for s in STAGES}
-    return DeviceClass(f"gpu-{peak_tflops:g}tflops-{memory_gib:g}gib", memory_gib, rates,
-                       "assumed utilisation of peak bf16: " + ", ".join(f"{s} {u:.0%}" for s, u in
-                                                                         GPU_UTILISATION.items()))
+    return DeviceClass(
+        f"gpu-{peak_tflops:g}tflops-{memory_gib:g}gib",
+        memory_gib,
+        rates,
+        "assumed utilisation of peak bf16: " + ", ".join(f"{s} {u:.0%}" for s, u in GPU_UTILISATION.items()),
+    )
 
 
 def shipped_device_path() -> Path:
@@ -361,8 +384,11 @@ def estimate_study(works: Sequence[JobWork], shape: ModelShape, device: DeviceCl
     for work in works:
         job_flops = flops(work, shape)
         peak = peak_memory_bytes(work, shape) / GIB
-        jobs.append(JobEstimate(work, job_flops, peak, device.rates[work.stage].seconds(job_flops, work.tokens),
-                                peak <= memory_limit))
+        jobs.append(
+            JobEstimate(
+                work, job_flops, peak, device.rates[work.stage].seconds(job_flops, work.tokens), peak <= memory_limit
+            )
+        )
     wall = schedule([(j.work.job_id, j.work.deps, j.seconds) for j in jobs], workers)
     stage_wall = {s: sum(j.seconds for j in jobs if j.work.stage == s) / max(workers, 1) for s in STAGES}
     return StudyEstimate(device, workers, tuple(jobs), wall, stage_wall, device.extrapolation(shape))

@@ -90,14 +90,24 @@ QUANTITIES: dict[str, Quantity] = dict(
         _q("finetune_nll", "fine-tuned target NLL", "fine-tuned NLL", "finetune", "target_nll", "held_out", 1),
         _q("icl", "ICL score (held-out tasks)", "ICL score", "icl", PRIMARY, "held_out"),
         _q("icl_nll", "ICL target NLL (held-out tasks)", "ICL NLL", "icl", "target_nll", "held_out"),
-        _q("icl_change", "ICL change from the base (primary metric)", "ICL change", "icl_change", PRIMARY,
-           "held_out"),
-        _q("mtl_fit", "MTL fit: target NLL, seen tasks' train instances", "MTL fit NLL", "mtl_fit", "target_nll",
-           "train"),
-        _q("mtl_gen", "MTL generalization: target NLL, seen tasks' eval instances", "MTL gen. NLL", "mtl_gen",
-           "target_nll", "train"),
-        _q("mtl_gen_score", "MTL generalization score (primary metric)", "MTL gen. score", "mtl_gen", PRIMARY,
-           "train"),
+        _q("icl_change", "ICL change from the base (primary metric)", "ICL change", "icl_change", PRIMARY, "held_out"),
+        _q(
+            "mtl_fit",
+            "MTL fit: target NLL, seen tasks' train instances",
+            "MTL fit NLL",
+            "mtl_fit",
+            "target_nll",
+            "train",
+        ),
+        _q(
+            "mtl_gen",
+            "MTL generalization: target NLL, seen tasks' eval instances",
+            "MTL gen. NLL",
+            "mtl_gen",
+            "target_nll",
+            "train",
+        ),
+        _q("mtl_gen_score", "MTL generalization score (primary metric)", "MTL gen. score", "mtl_gen", PRIMARY, "train"),
     ]
 )
 
@@ -112,9 +122,7 @@ def primary_metric_rows(records: Iterable[ScoreRecord]) -> list[ScoreRecord]:
     present: dict[tuple[str, str], set[str]] = defaultdict(set)
     for r in records:
         present[(r.measure, r.task)].add(r.metric)
-    chosen = {
-        key: next((m for m in PRIMARY_PREFERENCE if m in metrics), None) for key, metrics in present.items()
-    }
+    chosen = {key: next((m for m in PRIMARY_PREFERENCE if m in metrics), None) for key, metrics in present.items()}
     return [r for r in records if chosen[(r.measure, r.task)] == r.metric]
 
 

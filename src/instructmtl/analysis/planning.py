@@ -102,9 +102,13 @@ class Target:
 
 
 #: The precision aims of the default study (issue "Power to decide"): 95% half-widths.
-DEFAULT_AIMS = (Target("1", "half-width", 0.04), Target("1.nll", "half-width", 0.15),
-                Target("2.change", "half-width", 0.4), Target("2.levels", "half-width", 0.4),
-                Target("5", "half-width", 0.4))
+DEFAULT_AIMS = (
+    Target("1", "half-width", 0.04),
+    Target("1.nll", "half-width", 0.15),
+    Target("2.change", "half-width", 0.4),
+    Target("2.levels", "half-width", 0.4),
+    Target("5", "half-width", 0.4),
+)
 
 
 @dataclass(frozen=True)
@@ -136,8 +140,15 @@ class DesignCost:
     mde: dict[str, float]
 
 
-def claim_precisions(table: ResultTable, *, baseline_arm: str, replay_arms: Sequence[str],
-                     excluded_arms: Sequence[str], threshold: float, instances: float) -> list[ClaimPrecision]:
+def claim_precisions(
+    table: ResultTable,
+    *,
+    baseline_arm: str,
+    replay_arms: Sequence[str],
+    excluded_arms: Sequence[str],
+    threshold: float,
+    instances: float,
+) -> list[ClaimPrecision]:
     """The precision model of every claim the pilot can size, in claim order.
 
     Args:
@@ -146,15 +157,21 @@ def claim_precisions(table: ResultTable, *, baseline_arm: str, replay_arms: Sequ
         threshold: the correlation claims' threshold.
         instances: eval instances per held-out cell in the pilot (scales eval-instance noise).
     """
+
     def with_instances(c: Components) -> Components:
         return replace(c, design=replace(c.design, instances=instances))
 
-    out = [ClaimPrecision(cid, "mean", with_instances(arm_components(table, quantity, baseline_arm)))
-           for cid, quantity in (("1", "transfer"), ("1.nll", "transfer_nll"))]
-    out += [ClaimPrecision("2.change", "task correlation", threshold=threshold,
-                           ceiling=_reliability_ceiling(table, baseline_arm)),
-            ClaimPrecision("2.points", "point correlation", threshold=threshold),
-            ClaimPrecision("2.levels", "task correlation", threshold=threshold)]
+    out = [
+        ClaimPrecision(cid, "mean", with_instances(arm_components(table, quantity, baseline_arm)))
+        for cid, quantity in (("1", "transfer"), ("1.nll", "transfer_nll"))
+    ]
+    out += [
+        ClaimPrecision(
+            "2.change", "task correlation", threshold=threshold, ceiling=_reliability_ceiling(table, baseline_arm)
+        ),
+        ClaimPrecision("2.points", "point correlation", threshold=threshold),
+        ClaimPrecision("2.levels", "task correlation", threshold=threshold),
+    ]
     typical = typical_pair_components(table, [a for a in table.arms() if a not in excluded_arms])
     if typical is not None:
         out.append(ClaimPrecision("3", "mean", with_instances(typical)))
@@ -170,8 +187,10 @@ def claim_precisions(table: ResultTable, *, baseline_arm: str, replay_arms: Sequ
 
 def _reliability_ceiling(table: ResultTable, arm: str) -> float | None:
     """sqrt(rel_transfer × rel_icl_change) of the pilot's final checkpoints, from the eval halves."""
-    rels = [panel_reliability(final_panel(table, q, arm, "a"), final_panel(table, q, arm, "b"))[1]
-            for q in ("transfer", "icl_change")]
+    rels = [
+        panel_reliability(final_panel(table, q, arm, "a"), final_panel(table, q, arm, "b"))[1]
+        for q in ("transfer", "icl_change")
+    ]
     ceiling = attenuation_ceiling(*rels)
     return ceiling if math.isfinite(ceiling) else None
 
@@ -181,16 +200,20 @@ def _reliability_ceiling(table: ResultTable, arm: str) -> float | None:
 MIN_SEEDS = 3
 
 
-def candidate_designs(pilot: Design, *, max_tasks: int, max_seeds: int = 10,
-                      instance_factors: Iterable[float] = (1, 2, 4)) -> list[Design]:
+def candidate_designs(
+    pilot: Design, *, max_tasks: int, max_seeds: int = 10, instance_factors: Iterable[float] = (1, 2, 4)
+) -> list[Design]:
     """The grid the planner searches: 10 to ``max_tasks`` tasks, 3 to ``max_seeds`` seeds, instance multiples.
 
     Fewer than 10 held-out tasks is not searched: a mean over a handful of tasks may be
     precise about those tasks and still say little about unseen tasks in general.
     """
     tasks = sorted({*range(10, max_tasks + 1, 5), pilot.tasks, max_tasks})
-    return [Design(t, s, pilot.instances * f)
-            for t, s, f in itertools.product(tasks, range(MIN_SEEDS, max_seeds + 1), instance_factors) if t >= 2]
+    return [
+        Design(t, s, pilot.instances * f)
+        for t, s, f in itertools.product(tasks, range(MIN_SEEDS, max_seeds + 1), instance_factors)
+        if t >= 2
+    ]
 
 
 def cost_of(design: Design, precisions: Sequence[ClaimPrecision], costs: StageSeconds) -> DesignCost:
@@ -198,8 +221,9 @@ def cost_of(design: Design, precisions: Sequence[ClaimPrecision], costs: StageSe
     return DesignCost(design, costs.wall_seconds(design)["total"], {p.claim_id: p.mde(design) for p in precisions})
 
 
-def cheapest_design(targets: Sequence[Target], precisions: Sequence[ClaimPrecision], costs: StageSeconds,
-                    designs: Sequence[Design]) -> DesignCost | None:
+def cheapest_design(
+    targets: Sequence[Target], precisions: Sequence[ClaimPrecision], costs: StageSeconds, designs: Sequence[Design]
+) -> DesignCost | None:
     """The design of least wall time that meets every target whose claim the pilot can size (None: no such design)."""
     by_id = {p.claim_id: p for p in precisions}
     wanted = [t for t in targets if t.claim_id in by_id]

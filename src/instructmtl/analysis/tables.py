@@ -91,9 +91,7 @@ def arm_table(table: ResultTable, arms: Sequence[str]) -> list[ArmRow]:
         columns[quantity] = mean_intervals(panel)
     for arm in arms:
         seeds[arm] = len({r.seed for r in table.records if r.arm == arm and r.step > 0})
-    return [
-        ArmRow(arm, {q: columns[q][i] for q in ARM_QUANTITIES}, seeds[arm]) for i, arm in enumerate(arms)
-    ]
+    return [ArmRow(arm, {q: columns[q][i] for q in ARM_QUANTITIES}, seeds[arm]) for i, arm in enumerate(arms)]
 
 
 def _task_means(rows: Sequence[ScoreRecord]) -> dict[str, float]:
@@ -114,8 +112,7 @@ def task_table(table: ResultTable, arm: str) -> list[TaskRow]:
     tasks = sorted(set(early) | set(final) | set(icl_final))
     nan = float("nan")
     return [
-        TaskRow(t, early.get(t, nan), final.get(t, nan), icl_base.get(t, nan), icl_final.get(t, nan))
-        for t in tasks
+        TaskRow(t, early.get(t, nan), final.get(t, nan), icl_base.get(t, nan), icl_final.get(t, nan)) for t in tasks
     ]
 
 
@@ -133,15 +130,24 @@ def curves(table: ResultTable, quantity: str, arms: Sequence[str]) -> list[Curve
     fractions: dict[tuple[str, int], list[float]] = defaultdict(list)
     for r in rows:
         fractions[(r.arm, r.step)].append(r.fraction)
-    intervals = dict(zip(units, mean_intervals(Panel.from_rows(rows, lambda r: (r.arm, r.step), units=units)),
-                         strict=True))
+    intervals = dict(
+        zip(units, mean_intervals(Panel.from_rows(rows, lambda r: (r.arm, r.step), units=units)), strict=True)
+    )
     out = []
     for arm in arms:
         points = [(float(np.mean(fractions[u])), intervals[u]) for u in units if u[0] == arm]
         if q.measure == "transfer":
             points.insert(0, (0.0, Interval(0.0, 0.0, 0.0)))
-        out.append(Curve(arm, quantity, np.array([p[0] for p in points]), np.array([p[1].estimate for p in points]),
-                         np.array([p[1].low for p in points]), np.array([p[1].high for p in points])))
+        out.append(
+            Curve(
+                arm,
+                quantity,
+                np.array([p[0] for p in points]),
+                np.array([p[1].estimate for p in points]),
+                np.array([p[1].low for p in points]),
+                np.array([p[1].high for p in points]),
+            )
+        )
     return out
 
 

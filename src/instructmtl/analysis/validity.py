@@ -86,21 +86,43 @@ def fit_checks(table: ResultTable, arms: Sequence[str]) -> list[Check]:
             if paired:
                 ratios.append(np.mean([tuned[k] for k in paired]) / np.mean([base_fit[k] for k in paired]))
         worst = float(max(ratios)) if ratios else float("nan")
-        checks.append(Check(
-            f"tuning fitted ({arm})", (worst <= FIT_RATIO) if ratios else None, worst, FIT_RATIO,
-            f"final content NLL on trained instances / base's, worst seed {worst:.3f} "
-            f"(seeds: {', '.join(f'{r:.3f}' for r in ratios) or 'none'})", EVERY))
+        checks.append(
+            Check(
+                f"tuning fitted ({arm})",
+                (worst <= FIT_RATIO) if ratios else None,
+                worst,
+                FIT_RATIO,
+                f"final content NLL on trained instances / base's, worst seed {worst:.3f} "
+                f"(seeds: {', '.join(f'{r:.3f}' for r in ratios) or 'none'})",
+                EVERY,
+            )
+        )
         gen_rows = at_final(table.rows(QUANTITIES["mtl_gen"], arm=arm))
         if not gen_rows or not base_gen:
-            checks.append(Check(f"generalization improved ({arm})", None, None, 0.0,
-                                "no MTL generalization scores of the final checkpoint and the base", EVERY))
+            checks.append(
+                Check(
+                    f"generalization improved ({arm})",
+                    None,
+                    None,
+                    0.0,
+                    "no MTL generalization scores of the final checkpoint and the base",
+                    EVERY,
+                )
+            )
             continue
         gen = Panel.from_rows(gen_rows, lambda r: "tuned")
         base = Panel.from_rows(base_gen, lambda r: "base")
         iv, _ = difference_interval(gen, base)
-        checks.append(Check(
-            f"generalization improved ({arm})", bool(np.isfinite(iv.high)) and iv.high < 0, iv.estimate, 0.0,
-            f"final minus base NLL on seen tasks' unseen instances {_interval(iv)} (must be below 0)", EVERY))
+        checks.append(
+            Check(
+                f"generalization improved ({arm})",
+                bool(np.isfinite(iv.high)) and iv.high < 0,
+                iv.estimate,
+                0.0,
+                f"final minus base NLL on seen tasks' unseen instances {_interval(iv)} (must be below 0)",
+                EVERY,
+            )
+        )
     return checks
 
 
@@ -118,12 +140,24 @@ def fit_coverage_check(facts: Mapping[str, Any], final_checkpoints: Sequence[str
         planned = plan["tasks"] + len(plan["skipped"])
         shares.append(plan["tasks"] / planned if planned else 0.0)
     if not shares:
-        return Check("MTL fit on trained instances", None, None, MIN_FIT_COVERAGE,
-                     "no record of the fit instances (a study from before they were recorded)", ("3",))
+        return Check(
+            "MTL fit on trained instances",
+            None,
+            None,
+            MIN_FIT_COVERAGE,
+            "no record of the fit instances (a study from before they were recorded)",
+            ("3",),
+        )
     worst = min(shares)
-    return Check("MTL fit on trained instances", worst >= MIN_FIT_COVERAGE, worst, MIN_FIT_COVERAGE,
-                 f"share of planned seen tasks whose fit instances the final checkpoint drew, worst {worst:.2f}; "
-                 "only drawn instances are scored", ("3",))
+    return Check(
+        "MTL fit on trained instances",
+        worst >= MIN_FIT_COVERAGE,
+        worst,
+        MIN_FIT_COVERAGE,
+        f"share of planned seen tasks whose fit instances the final checkpoint drew, worst {worst:.2f}; "
+        "only drawn instances are scored",
+        ("3",),
+    )
 
 
 def leakage_checks(facts: Mapping[str, Any]) -> list[Check]:
@@ -147,9 +181,16 @@ def replay_share_checks(facts: Mapping[str, Any]) -> list[Check]:
         arm = name.removeprefix("replay.held_out_share.")
         fact = facts[name]
         share = fact.get("share")
-        checks.append(Check(
-            f"replay shows held-out families ({arm})", True, share, "reported",
-            fact.get("detail", f"{share} of replay documents are task patterns of a held-out family"), ("4",)))
+        checks.append(
+            Check(
+                f"replay shows held-out families ({arm})",
+                True,
+                share,
+                "reported",
+                fact.get("detail", f"{share} of replay documents are task patterns of a held-out family"),
+                ("4",),
+            )
+        )
     return checks
 
 
@@ -160,8 +201,14 @@ def instruction_count_check(facts: Mapping[str, Any]) -> Check | None:
         return None
     distinct = sorted(set(counts.values()))
     detail = ", ".join(f"{run} {n}" for run, n in sorted(counts.items()))
-    return Check("equal instruction counts", len(distinct) == 1, distinct[-1] - distinct[0], 0,
-                 f"instructions seen per run: {detail}", ARM_CLAIMS)
+    return Check(
+        "equal instruction counts",
+        len(distinct) == 1,
+        distinct[-1] - distinct[0],
+        0,
+        f"instructions seen per run: {detail}",
+        ARM_CLAIMS,
+    )
 
 
 def arm_checks(facts: Mapping[str, Any]) -> list[Check]:
@@ -170,17 +217,33 @@ def arm_checks(facts: Mapping[str, Any]) -> list[Check]:
     for name in sorted(k for k in facts if k.startswith("arms.differences.")):
         arm = name.removeprefix("arms.differences.")
         things = facts[name]
-        checks.append(Check(f"arms differ in one thing ({arm})", len(things) == 1, len(things), 1,
-                            f"differs from the baseline in: {', '.join(things) or 'nothing'}", ARM_CLAIMS))
+        checks.append(
+            Check(
+                f"arms differ in one thing ({arm})",
+                len(things) == 1,
+                len(things),
+                1,
+                f"differs from the baseline in: {', '.join(things) or 'nothing'}",
+                ARM_CLAIMS,
+            )
+        )
     for name in sorted(k for k in facts if k.startswith("sampling.tv.")):
         arm = name.removeprefix("sampling.tv.")
         fact = facts[name]
         if not fact.get("sampler_differs"):
             continue
         tv = float(fact["tv"])
-        checks.append(Check(f"sampling differs ({arm})", tv >= MIN_SAMPLING_TV, tv, MIN_SAMPLING_TV,
-                            f"total-variation distance of its task-sampling distribution (mean over training) "
-                            f"from the baseline's: {tv:.3f}", ("3",)))
+        checks.append(
+            Check(
+                f"sampling differs ({arm})",
+                tv >= MIN_SAMPLING_TV,
+                tv,
+                MIN_SAMPLING_TV,
+                f"total-variation distance of its task-sampling distribution (mean over training) "
+                f"from the baseline's: {tv:.3f}",
+                ("3",),
+            )
+        )
     return checks
 
 
@@ -189,13 +252,25 @@ def finetune_helps_check(table: ResultTable) -> Check:
     rows = table.base_rows(_FINETUNE_SCORE)
     ks = sorted({r.k for r in rows})
     if len(ks) < 2 or ks[0] != 0 or not any(r.step == 0 for r in rows):
-        return Check("fine-tuning helps the base", None, None, 0.0,
-                     "needs base fine-tune scores at n = 0 and some n > 0", TRANSFER_CLAIMS)
+        return Check(
+            "fine-tuning helps the base",
+            None,
+            None,
+            0.0,
+            "needs base fine-tune scores at n = 0 and some n > 0",
+            TRANSFER_CLAIMS,
+        )
     top = Panel.from_rows([r for r in rows if r.k == ks[-1]], lambda r: "top")
     zero = Panel.from_rows([r for r in rows if r.k == 0], lambda r: "zero")
     iv, _ = difference_interval(top, zero)
-    return Check("fine-tuning helps the base", bool(np.isfinite(iv.low)) and iv.low > 0, iv.estimate, 0.0,
-                 f"base score at n = {ks[-1]} minus n = 0 {_interval(iv)} (must be above 0)", TRANSFER_CLAIMS)
+    return Check(
+        "fine-tuning helps the base",
+        bool(np.isfinite(iv.low)) and iv.low > 0,
+        iv.estimate,
+        0.0,
+        f"base score at n = {ks[-1]} minus n = 0 {_interval(iv)} (must be above 0)",
+        TRANSFER_CLAIMS,
+    )
 
 
 def chance_baselines(facts: Mapping[str, Any]) -> dict[str, tuple[str, float]]:
@@ -206,8 +281,11 @@ def chance_baselines(facts: Mapping[str, Any]) -> dict[str, tuple[str, float]]:
     """
     out = {}
     for task, level in facts.get("chance", {}).items():
-        out[task] = ("accuracy", float(level)) if isinstance(level, (int, float)) else (
-            str(level["metric"]), float(level["value"]))
+        out[task] = (
+            ("accuracy", float(level))
+            if isinstance(level, (int, float))
+            else (str(level["metric"]), float(level["value"]))
+        )
     return out
 
 
@@ -221,10 +299,16 @@ def chance_check(table: ResultTable, facts: Mapping[str, Any]) -> Check:
     panel = Panel.from_rows(above, lambda r: "above")
     iv = mean_intervals(panel)[0]
     kinds = Counter(chance[r.task][0] for r in {r.task: r for r in rows}.values())
-    return Check("base ICL above chance", bool(np.isfinite(iv.low)) and iv.low > 0, iv.estimate, 0.0,
-                 f"base ICL score minus the no-skill score (majority label: accuracy; echo or constant answer: "
-                 f"ROUGE-L) over {panel.n_tasks} tasks ({kinds['accuracy']} classification, {kinds['rouge_l']} "
-                 f"generation) {_interval(iv)} (must be above 0)", ICL_CLAIMS)
+    return Check(
+        "base ICL above chance",
+        bool(np.isfinite(iv.low)) and iv.low > 0,
+        iv.estimate,
+        0.0,
+        f"base ICL score minus the no-skill score (majority label: accuracy; echo or constant answer: "
+        f"ROUGE-L) over {panel.n_tasks} tasks ({kinds['accuracy']} classification, {kinds['rouge_l']} "
+        f"generation) {_interval(iv)} (must be above 0)",
+        ICL_CLAIMS,
+    )
 
 
 def final_checkpoint_ids(table: ResultTable) -> list[str]:

@@ -198,8 +198,9 @@ def estimate_components(values: np.ndarray, *, within: float = float("nan"), ins
     if n_seeds == 1:
         # tasks only: the task mean square is all there is; its expectation is var_task + residual
         task = ms_task - (within if known else 0.0)
-        return Components(max(task, 0.0), 0.0, 0.0, within if known else 0.0, known,
-                          Design(n_tasks, 1, instances), grand)
+        return Components(
+            max(task, 0.0), 0.0, 0.0, within if known else 0.0, known, Design(n_tasks, 1, instances), grand
+        )
     ms_seed = n_tasks * float(np.sum((seed_means - grand) ** 2)) / (n_seeds - 1)
     resid = table - task_means[:, None] - seed_means[None, :] + grand
     ms_resid = float(np.sum(resid**2)) / ((n_tasks - 1) * (n_seeds - 1))
@@ -253,6 +254,7 @@ def difference_interval(a: Panel, b: Panel) -> tuple[Interval, Panel]:
     """
     tasks = sorted(set(a.tasks) | set(b.tasks))
     seeds = sorted(set(a.seeds) | set(b.seeds))
-    diff = Panel(("difference",), tuple(tasks), tuple(seeds),
-                 a.align(tasks, seeds).values[:1] - b.align(tasks, seeds).values[:1])
+    diff = Panel(
+        ("difference",), tuple(tasks), tuple(seeds), a.align(tasks, seeds).values[:1] - b.align(tasks, seeds).values[:1]
+    )
     return mean_intervals(diff)[0], diff

@@ -48,8 +48,10 @@ DEFAULT_THRESHOLD = 0.3  # below it a predictor explains under 10% of the varian
 MIN_TASKS = 2  # a mean over one task has no task-level spread to bootstrap
 MIN_UNITS = 3  # a correlation over two points is always ±1
 UNDEFINED = Interval(float("nan"), float("nan"), float("nan"))
-_UNDEFINED_REASON = ("interval undefined: under 90% of bootstrap resamples define the statistic "
-                     "(too few tasks, seeds or distinct values)")
+_UNDEFINED_REASON = (
+    "interval undefined: under 90% of bootstrap resamples define the statistic "
+    "(too few tasks, seeds or distinct values)"
+)
 
 Counts = tuple[int, int]  # (tasks, seeds) an estimate rests on
 Details = dict[str, str | float]
@@ -122,8 +124,18 @@ def verdict(interval: Interval, *, direction: int, threshold: float = 0.0) -> Ve
     return "inconclusive"
 
 
-def judged_claim(cid: str, statement: str, iv: Interval, counts: Counts, *, direction: int,  # noqa: PLR0913  one argument per input of the verdict rule, keyword-only past the interval
-                 threshold: float, details: Details, too_thin: str = "", mde: float = float("nan")) -> Claim:
+def judged_claim(  # noqa: PLR0913  one argument per input of the verdict rule, keyword-only past the interval
+    cid: str,
+    statement: str,
+    iv: Interval,
+    counts: Counts,
+    *,
+    direction: int,
+    threshold: float,
+    details: Details,
+    too_thin: str = "",
+    mde: float = float("nan"),
+) -> Claim:
     """A claim whose verdict follows the rule, unless the data are too thin to judge.
 
     Args:
@@ -155,8 +167,10 @@ def inconclusive_reason(iv: Interval, threshold: float, mde: float) -> str:
     Read from the interval (the effects it excludes), never "no effect larger than
     the MDE": that reading of a non-significant result is the post-hoc power fallacy.
     """
-    text = (f"the 95% interval [{iv.low:.3g}, {iv.high:.3g}] contains the threshold {threshold:g}; "
-            f"it excludes true values below {iv.low:.3g} and above {iv.high:.3g}")
+    text = (
+        f"the 95% interval [{iv.low:.3g}, {iv.high:.3g}] contains the threshold {threshold:g}; "
+        f"it excludes true values below {iv.low:.3g} and above {iv.high:.3g}"
+    )
     if math.isfinite(mde):
         text += (
             f"; this design detects an effect of {mde:.3g} from the threshold with 80% power"
@@ -165,8 +179,15 @@ def inconclusive_reason(iv: Interval, threshold: float, mde: float) -> str:
     return text
 
 
-def correlation_claim(cid: str, statement: str, intervals: dict[str, Interval], n_points: int, counts: Counts,
-                      threshold: float, details: Details) -> Claim:
+def correlation_claim(
+    cid: str,
+    statement: str,
+    intervals: dict[str, Interval],
+    n_points: int,
+    counts: Counts,
+    threshold: float,
+    details: Details,
+) -> Claim:
     """A "predicts" claim judged on its Pearson r; the other coefficients go in the details.
 
     Args:
@@ -182,8 +203,17 @@ def correlation_claim(cid: str, statement: str, intervals: dict[str, Interval], 
         too_thin = f"needs >= {MIN_UNITS} points (has {n_points})"
     elif counts[0] < MIN_TASKS:  # points averaged over one task carry no task-level uncertainty
         too_thin = f"needs >= {MIN_TASKS} tasks (has {counts[0]})"
-    return judged_claim(cid, statement, intervals["pearson"], counts, direction=1, threshold=threshold,
-                        details=details, too_thin=too_thin, mde=mde)
+    return judged_claim(
+        cid,
+        statement,
+        intervals["pearson"],
+        counts,
+        direction=1,
+        threshold=threshold,
+        details=details,
+        too_thin=too_thin,
+        mde=mde,
+    )
 
 
 def correlation_mde(n_points: int, threshold: float, ceiling: object = None) -> float:
@@ -201,15 +231,17 @@ def correlation_mde(n_points: int, threshold: float, ceiling: object = None) -> 
         return math.inf
     if n_points <= 3:
         return float("nan")
-    observed = math.tanh(math.atanh(threshold) + (NormalDist().inv_cdf(0.975) + NormalDist().inv_cdf(0.8))
-                         / math.sqrt(n_points - 3))
+    observed = math.tanh(
+        math.atanh(threshold) + (NormalDist().inv_cdf(0.975) + NormalDist().inv_cdf(0.8)) / math.sqrt(n_points - 3)
+    )
     if isinstance(ceiling, float) and 0 < ceiling <= 1:
         observed = min(observed / ceiling, 1.0)
     return observed - threshold
 
 
-def inconclusive_claim(cid: str, statement: str, reason: str, details: Details | None = None,
-                       counts: Counts = (0, 0)) -> Claim:
+def inconclusive_claim(
+    cid: str, statement: str, reason: str, details: Details | None = None, counts: Counts = (0, 0)
+) -> Claim:
     """A claim that could not be estimated at all (missing data), with the reason."""
     nan = float("nan")
     return Claim(cid, statement, nan, nan, nan, counts[0], counts[1], "inconclusive", reason, details or {})

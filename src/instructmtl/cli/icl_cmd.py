@@ -32,15 +32,42 @@ def icl(
     from instructmtl.models import ModelSpec, load_model
 
     names = [e.strip() for e in encodings.split(",") if e.strip()]
-    config = TasksConfig(source=tasks, held_out=HeldOutConfig(split=split), split_seed=seed,
-                         held_out_max_eval_instances=max_eval, max_eval_instances=max_eval)
+    config = TasksConfig(
+        source=tasks,
+        held_out=HeldOutConfig(split=split),
+        split_seed=seed,
+        held_out_max_eval_instances=max_eval,
+        max_eval_instances=max_eval,
+    )
     _, study = build_study_split(config)
     loaded = load_model(ModelSpec(name_or_path=model))
-    outputs = [evaluate_tasks(loaded.model, loaded.tokenizer, study.held_out_tasks, names, measure="icl",
-                              role="held_out", seed=seed, max_length=max_length, batch_size=batch_size)]
+    outputs = [
+        evaluate_tasks(
+            loaded.model,
+            loaded.tokenizer,
+            study.held_out_tasks,
+            names,
+            measure="icl",
+            role="held_out",
+            seed=seed,
+            max_length=max_length,
+            batch_size=batch_size,
+        )
+    ]
     if train_tasks:
-        outputs.append(evaluate_tasks(loaded.model, loaded.tokenizer, study.train_tasks, names, measure="mtl_gen",
-                                      role="train", seed=seed, max_length=max_length, batch_size=batch_size))
+        outputs.append(
+            evaluate_tasks(
+                loaded.model,
+                loaded.tokenizer,
+                study.train_tasks,
+                names,
+                measure="mtl_gen",
+                role="train",
+                seed=seed,
+                max_length=max_length,
+                batch_size=batch_size,
+            )
+        )
     records = [r for out in outputs for r in out.records]
     if as_json:
         for r in records:
@@ -48,8 +75,14 @@ def icl(
         for out in outputs:
             for (task, encoding), preds in out.predictions.items():
                 for p in preds:
-                    row = {"prediction": p.prediction, "references": list(p.references), "score": p.score,
-                           "task": task, "encoding": encoding, "instance_id": p.instance_id}
+                    row = {
+                        "prediction": p.prediction,
+                        "references": list(p.references),
+                        "score": p.score,
+                        "task": task,
+                        "encoding": encoding,
+                        "instance_id": p.instance_id,
+                    }
                     typer.echo(json.dumps(row))
         return
     table = Table("task", "measure", "encoding", "metric", "value", "n", title=f"ICL of {model}")

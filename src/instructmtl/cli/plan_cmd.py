@@ -91,8 +91,12 @@ def _sized(target: Target, pilot: Pilot, designs: list[Design]) -> DesignCost | 
 
 
 def plan(
-    target: Annotated[str, typer.Argument(help="A pilot study's folder (holds results.sqlite), or a preset / YAML "
-                                               "to price before it runs.")],
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="A pilot study's folder (holds results.sqlite), or a preset / YAML to price before it runs."
+        ),
+    ],
     mde: Annotated[list[str] | None, typer.Option(help="Target MDE, CLAIM=VALUE (repeat).")] = None,
     half_width: Annotated[list[str] | None, typer.Option(help="Target 95% half-width, CLAIM=VALUE (repeat).")] = None,
     tasks: Annotated[int | None, typer.Option(min=2, help="Evaluate this many held-out tasks.")] = None,
@@ -102,8 +106,10 @@ def plan(
     study: Annotated[str | None, typer.Option(help="Study id, when the store holds several.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
     set_: Annotated[list[str] | None, typer.Option("--set", help="Config override when pricing a CONFIG.")] = None,
-    gpu_tflops: Annotated[float | None, typer.Option(min=0.1, help="Price a CONFIG on a GPU of this peak bf16 "
-                                                                  "TFLOP/s (e.g. 989 for an H100).")] = None,
+    gpu_tflops: Annotated[
+        float | None,
+        typer.Option(min=0.1, help="Price a CONFIG on a GPU of this peak bf16 TFLOP/s (e.g. 989 for an H100)."),
+    ] = None,
     gpu_memory: Annotated[float, typer.Option(min=1, help="That GPU's memory in GiB.")] = 80.0,
 ) -> None:
     """Size a study from a pilot (claims' MDEs, cheapest design), or price a config before it runs."""
@@ -128,87 +134,144 @@ def plan(
         typer.echo(json.dumps(_as_json(pilot, targets, per_target, overall, asked), allow_nan=False, default=str))
         return
     console = Console()
-    console.print(f"pilot {pilot.study_id}: {_design(pilot.design)}; measured "
-                  f"{_minutes(pilot.measured_wall_seconds['total'])} of job time over {pilot.costs.workers} workers "
-                  f"(tune {_minutes(pilot.measured_wall_seconds['tune'])}, eval "
-                  f"{_minutes(pilot.measured_wall_seconds['eval'])}, transfer "
-                  f"{_minutes(pilot.measured_wall_seconds['transfer'])})")
+    console.print(
+        f"pilot {pilot.study_id}: {_design(pilot.design)}; measured "
+        f"{_minutes(pilot.measured_wall_seconds['total'])} of job time over {pilot.costs.workers} workers "
+        f"(tune {_minutes(pilot.measured_wall_seconds['tune'])}, eval "
+        f"{_minutes(pilot.measured_wall_seconds['eval'])}, transfer "
+        f"{_minutes(pilot.measured_wall_seconds['transfer'])})"
+    )
     console.print(_claims_table(pilot, pilot.design, "Claims at the pilot's design (a property of the design)"))
     if pilot.design.seeds < MIN_SEEDS:
-        console.print(f"[yellow]the pilot has {pilot.design.seeds} seed(s): its seed component rests on "
-                      f"{max(pilot.design.seeds - 1, 0)} degree(s) of freedom; a pilot with {MIN_SEEDS}+ seeds "
-                      "sizes seeds reliably[/yellow]")
+        console.print(
+            f"[yellow]the pilot has {pilot.design.seeds} seed(s): its seed component rests on "
+            f"{max(pilot.design.seeds - 1, 0)} degree(s) of freedom; a pilot with {MIN_SEEDS}+ seeds "
+            "sizes seeds reliably[/yellow]"
+        )
     if asked is not None:
         cost = cost_of(asked, pilot.precisions, pilot.costs)
         console.print(_claims_table(pilot, asked, f"At {_design(asked)}: about {_minutes(cost.wall_seconds)}"))
-    sized = Table(title=f"Smallest design per target (searched: up to {max_tasks} tasks, {MIN_SEEDS}-10 seeds, "
-                        "1-4× instances)")
+    sized = Table(
+        title=f"Smallest design per target (searched: up to {max_tasks} tasks, {MIN_SEEDS}-10 seeds, 1-4× instances)"
+    )
     for header in ("claim", "target", "design", "wall time"):
         sized.add_column(header, overflow="fold")
     for aim, found in per_target:
-        sized.add_row(aim.claim_id, f"{aim.measure} ≤ {aim.value:g}",
-                      _design(found.design) if found else "none searched reaches it",
-                      _minutes(found.wall_seconds) if found else "")
+        sized.add_row(
+            aim.claim_id,
+            f"{aim.measure} ≤ {aim.value:g}",
+            _design(found.design) if found else "none searched reaches it",
+            _minutes(found.wall_seconds) if found else "",
+        )
     console.print(sized)
     if overall is not None:
-        console.print(f"every target: {_design(overall.design)}, about {_minutes(overall.wall_seconds)} on this "
-                      "machine (transfer scoring's growth with instances is not modelled)")
+        console.print(
+            f"every target: {_design(overall.design)}, about {_minutes(overall.wall_seconds)} on this "
+            "machine (transfer scoring's growth with instances is not modelled)"
+        )
     else:
         console.print("no searched design meets every target; raise --max-tasks or relax a target")
 
 
-def price_config(config_name: str, overrides: list[str], gpu_tflops: float | None, gpu_memory: float,
-                 as_json: bool) -> None:
+def price_config(
+    config_name: str, overrides: list[str], gpu_tflops: float | None, gpu_memory: float, as_json: bool
+) -> None:
     """Prints the cost estimate of a preset or YAML on the 2-core CPU or the GPU given."""
     config = load_study_config(config_name, overrides)
     device = gpu_device(gpu_tflops, gpu_memory) if gpu_tflops is not None else shipped_cpu_device()
     estimate = estimate_config(config, device)
     totals = estimate.stage_totals()
     if as_json:
-        typer.echo(json.dumps({"config": config.name, "device": device.as_dict(), "workers": estimate.workers,
-                               "stages": totals, "wall_seconds": estimate.wall_seconds,
-                               "warning": estimate.extrapolation}, allow_nan=False))
+        typer.echo(
+            json.dumps(
+                {
+                    "config": config.name,
+                    "device": device.as_dict(),
+                    "workers": estimate.workers,
+                    "stages": totals,
+                    "wall_seconds": estimate.wall_seconds,
+                    "warning": estimate.extrapolation,
+                },
+                allow_nan=False,
+            )
+        )
         return
     console = Console()
-    console.print(f"{config.name} on {device.name} ({device.basis}); {estimate.workers} job(s) at a time, "
-                  f"{device.memory_gib / estimate.workers:.0f} GiB each")
+    console.print(
+        f"{config.name} on {device.name} ({device.basis}); {estimate.workers} job(s) at a time, "
+        f"{device.memory_gib / estimate.workers:.0f} GiB each"
+    )
     table = Table(title="Estimated cost per stage")
     for header in ("stage", "jobs", "tokens", "TFLOPs", "peak GiB / job", "fits", "job time"):
         table.add_column(header, justify="right" if header != "stage" else "left")
     for stage, row in totals.items():
-        table.add_row(stage, f"{row['jobs']:.0f}", f"{row['tokens'] / 1e6:.1f}M", f"{row['flops'] / 1e12:.1f}",
-                      f"{row['peak_memory_gib']:.2f}", "yes" if row["fits"] else "[red]no[/red]",
-                      _minutes(row["job_seconds"]))
+        table.add_row(
+            stage,
+            f"{row['jobs']:.0f}",
+            f"{row['tokens'] / 1e6:.1f}M",
+            f"{row['flops'] / 1e12:.1f}",
+            f"{row['peak_memory_gib']:.2f}",
+            "yes" if row["fits"] else "[red]no[/red]",
+            _minutes(row["job_seconds"]),
+        )
     console.print(table)
     console.print(f"wall time about {_minutes(estimate.wall_seconds)} (jobs scheduled in dependency order)")
     if estimate.extrapolation:
         console.print(f"[yellow]{estimate.extrapolation}[/yellow]")
     if not all(row["fits"] for row in totals.values()):
-        console.print("[red]some jobs do not fit in memory: lower micro_batch_size / max_length, use LoRA, or fewer "
-                      "workers[/red]")
+        console.print(
+            "[red]some jobs do not fit in memory: lower micro_batch_size / max_length, use LoRA, or fewer workers[/red]"
+        )
 
 
-def _as_json(pilot: Pilot, targets: list[Target], per_target: list[tuple[Target, DesignCost | None]],
-             overall: DesignCost | None, asked: Design | None) -> dict[str, object]:
+def _as_json(
+    pilot: Pilot,
+    targets: list[Target],
+    per_target: list[tuple[Target, DesignCost | None]],
+    overall: DesignCost | None,
+    asked: Design | None,
+) -> dict[str, object]:
     def finite(value: float) -> float | None:
         return value if math.isfinite(value) else None
 
     def cost(c: DesignCost | None) -> dict[str, object] | None:
         if c is None:
             return None
-        return {"design": vars(c.design), "wall_seconds": c.wall_seconds,
-                "mde": {k: finite(v) for k, v in c.mde.items()}}
+        return {
+            "design": vars(c.design),
+            "wall_seconds": c.wall_seconds,
+            "mde": {k: finite(v) for k, v in c.mde.items()},
+        }
 
     return {
-        "pilot": {"study_id": pilot.study_id, "design": vars(pilot.design),
-                  "wall_seconds": pilot.measured_wall_seconds, "workers": pilot.costs.workers},
-        "claims": [{"id": p.claim_id, "kind": p.kind, "mde": finite(p.mde(pilot.design)),
-                    "half_width": finite(p.half_width(pilot.design)),
-                    "components": ({k: finite(v) if isinstance(v, float) else v
-                                    for k, v in vars(p.components).items() if k != "design"}
-                                   if p.components is not None else None)} for p in pilot.precisions],
-        "targets": [{"claim": t.claim_id, "measure": t.measure, "value": t.value, "design": cost(found)}
-                    for t, found in per_target],
+        "pilot": {
+            "study_id": pilot.study_id,
+            "design": vars(pilot.design),
+            "wall_seconds": pilot.measured_wall_seconds,
+            "workers": pilot.costs.workers,
+        },
+        "claims": [
+            {
+                "id": p.claim_id,
+                "kind": p.kind,
+                "mde": finite(p.mde(pilot.design)),
+                "half_width": finite(p.half_width(pilot.design)),
+                "components": (
+                    {
+                        k: finite(v) if isinstance(v, float) else v
+                        for k, v in vars(p.components).items()
+                        if k != "design"
+                    }
+                    if p.components is not None
+                    else None
+                ),
+            }
+            for p in pilot.precisions
+        ],
+        "targets": [
+            {"claim": t.claim_id, "measure": t.measure, "value": t.value, "design": cost(found)}
+            for t, found in per_target
+        ],
         "overall": cost(overall),
         "asked": cost(cost_of(asked, pilot.precisions, pilot.costs)) if asked is not None else None,
     }

@@ -23,9 +23,7 @@ def pretrain(
     preset: Annotated[str, typer.Option(help="Model size: micro (tests), tiny (CPU default), small (GPU).")] = "tiny",
     seed: Annotated[int, typer.Option(help="Seeds the initialisation, the corpus and the tokenizer sample.")] = 0,
     steps: Annotated[int | None, typer.Option(min=1, help="Optimiser steps (default: the preset's).")] = None,
-    precision: Annotated[
-        Precision | None, typer.Option(help="bf16 autocast or fp32 (default: the preset's).")
-    ] = None,
+    precision: Annotated[Precision | None, typer.Option(help="bf16 autocast or fp32 (default: the preset's).")] = None,
     out: Annotated[Path | None, typer.Option(help="Write the model here instead of the cache.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a summary.")] = False,
     force: Annotated[bool, typer.Option(help="Train even if a shipped or cached model matches.")] = False,

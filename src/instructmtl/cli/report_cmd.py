@@ -62,12 +62,23 @@ def report(
     )
     if as_json:
         # plain print, not rich: rich would wrap long lines and break the JSON
-        print(json.dumps({"markdown": str(built.markdown), "html": str(built.html),
-                          "claims_json": str(built.claims_json), "figures": [str(p) for p in built.figures],
-                          "claims": [c.to_json() for c in built.claims],
-                          "checks": [c.to_json() for c in built.checks]}, allow_nan=False))
+        print(
+            json.dumps(
+                {
+                    "markdown": str(built.markdown),
+                    "html": str(built.html),
+                    "claims_json": str(built.claims_json),
+                    "figures": [str(p) for p in built.figures],
+                    "claims": [c.to_json() for c in built.claims],
+                    "checks": [c.to_json() for c in built.checks],
+                },
+                allow_nan=False,
+            )
+        )
         return
     console = Console()
     console.print(claims_table(built.claims))
-    console.print(f"wrote {escape(str(built.markdown))}, {escape(str(built.html))} and "
-                  f"{escape(str(built.claims_json))}", highlight=False)
+    console.print(
+        f"wrote {escape(str(built.markdown))}, {escape(str(built.html))} and {escape(str(built.claims_json))}",
+        highlight=False,
+    )

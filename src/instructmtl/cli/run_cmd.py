@@ -36,12 +36,19 @@ def run(
     console = Console(stderr=as_json)
     result = main(parsed, console=console)
     if as_json:
-        typer.echo(json.dumps({
-            "out_dir": str(result.out_dir), "report_md": str(result.report_md), "report_html": str(result.report_html),
-            "stage_seconds": {k: round(v, 2) for k, v in result.stage_seconds.items()},
-            "jobs_run": result.jobs_run, "jobs_skipped": result.jobs_skipped,
-            "claims": [c.to_json() for c in result.claims],
-        }))
+        typer.echo(
+            json.dumps(
+                {
+                    "out_dir": str(result.out_dir),
+                    "report_md": str(result.report_md),
+                    "report_html": str(result.report_html),
+                    "stage_seconds": {k: round(v, 2) for k, v in result.stage_seconds.items()},
+                    "jobs_run": result.jobs_run,
+                    "jobs_skipped": result.jobs_skipped,
+                    "claims": [c.to_json() for c in result.claims],
+                }
+            )
+        )
         return
     console.print(claims_table(result.claims))
     console.print(f"report: {result.report_html}  (and {result.report_md})")
@@ -72,9 +79,13 @@ def claims_table(claims: Sequence[Claim]) -> Table:
         table.add_column(header, no_wrap=True)
     for claim in claims:
         # Text, not markup: "[n/a, n/a]" would otherwise be read as a style tag and vanish
-        table.add_row(Text(claim.id), _fmt(claim.estimate), Text(f"[{_fmt(claim.ci_low)}, {_fmt(claim.ci_high)}]"),
-                      Text("n/a" if claim.mde is None or math.isnan(claim.mde) else f"{claim.mde:.3f}"),
-                      Text(claim.verdict, style=VERDICT_STYLES[claim.verdict]))
+        table.add_row(
+            Text(claim.id),
+            _fmt(claim.estimate),
+            Text(f"[{_fmt(claim.ci_low)}, {_fmt(claim.ci_high)}]"),
+            Text("n/a" if claim.mde is None or math.isnan(claim.mde) else f"{claim.mde:.3f}"),
+            Text(claim.verdict, style=VERDICT_STYLES[claim.verdict]),
+        )
     return table
 
 

@@ -135,8 +135,15 @@ def validate(
     }
     n_total = sum(len(t.instances) for t in collection.tasks.values())
     if as_json:
-        _emit({"source": collection.source, "n_tasks": len(collection), "n_instances": n_total,
-               "categories": categories, "splits": splits})
+        _emit(
+            {
+                "source": collection.source,
+                "n_tasks": len(collection),
+                "n_instances": n_total,
+                "categories": categories,
+                "splits": splits,
+            }
+        )
         return
     table = Table("category", "tasks", "instances", title=escape(f"{collection.source}: valid"))
     for category, counts in categories.items():

@@ -47,8 +47,12 @@ def _table(rows: list[Any], title: str, signed: bool) -> Table:
 
 def transfer(
     checkpoint: Annotated[list[str], typer.Option("--checkpoint", help="A model directory; repeat for several.")],
-    base: Annotated[str | None, typer.Option(help="The base model directory: also fine-tuned, and transfer "
-                                                  "= score(checkpoint) - score(base) is printed.")] = None,
+    base: Annotated[
+        str | None,
+        typer.Option(
+            help="The base model directory: also fine-tuned, and transfer = score(checkpoint) - score(base) is printed."
+        ),
+    ] = None,
     tasks: Annotated[str, typer.Option(help="builtin, an SNI folder or a task file.")] = "builtin",
     held_out_split: Annotated[str, typer.Option(help="The split whose test tasks are held out.")] = "default",
     task: Annotated[
@@ -65,8 +69,13 @@ def transfer(
     seeds: Annotated[str, typer.Option(help="Seeds, comma-separated.")] = "0",
     max_eval_instances: Annotated[int, typer.Option(min=1, help="Eval instances per task at most.")] = 50,
     one_by_one: Annotated[bool, typer.Option(help="Run full fine-tunes one at a time (the reference).")] = False,
-    workers: Annotated[int | None, typer.Option(min=1, help="Grid chunks, fine-tunes and scorings run at once, "
-                                                             "one core each (default: one per core on CPU).")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Grid chunks, fine-tunes and scorings run at once, one core each (default: one per core on CPU).",
+        ),
+    ] = None,
     device: Annotated[str, typer.Option(help="cpu, cuda or auto.")] = "auto",
     predictions: Annotated[Path | None, typer.Option(help="Write per-instance predictions here (JSONL).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
@@ -76,20 +85,53 @@ def transfer(
     from instructmtl.evaluation.finetune_config import FinetuneConfig
     from instructmtl.workflows.transfer import TransferConfig, compare
 
-    finetune = validate(FinetuneConfig, {"n": _int_list(n, "--n"), "encoding": encoding, "steps": steps,
-                                         "batch_size": batch_size, "lr": lr, "mode": mode,
-                                         "seeds": _int_list(seeds, "--seeds"), "workers": workers}, "transfer options")
-    tasks_config = validate(TasksConfig, {"source": tasks, "held_out": HeldOutConfig(split=held_out_split),
-                                          "held_out_max_eval_instances": max_eval_instances}, "--tasks")
-    config = TransferConfig(checkpoints=tuple(checkpoint), base=base, tasks=tasks_config, only_tasks=tuple(task or ()),
-                            finetune=finetune, batched=not one_by_one, device=device, predictions=predictions)
+    finetune = validate(
+        FinetuneConfig,
+        {
+            "n": _int_list(n, "--n"),
+            "encoding": encoding,
+            "steps": steps,
+            "batch_size": batch_size,
+            "lr": lr,
+            "mode": mode,
+            "seeds": _int_list(seeds, "--seeds"),
+            "workers": workers,
+        },
+        "transfer options",
+    )
+    tasks_config = validate(
+        TasksConfig,
+        {
+            "source": tasks,
+            "held_out": HeldOutConfig(split=held_out_split),
+            "held_out_max_eval_instances": max_eval_instances,
+        },
+        "--tasks",
+    )
+    config = TransferConfig(
+        checkpoints=tuple(checkpoint),
+        base=base,
+        tasks=tasks_config,
+        only_tasks=tuple(task or ()),
+        finetune=finetune,
+        batched=not one_by_one,
+        device=device,
+        predictions=predictions,
+    )
     console = Console(stderr=True)
     show = None if as_json else (lambda line: console.print(escape(line), highlight=False))
     outcome = compare(config, progress=show)
     result, deltas = outcome.result, outcome.deltas
     if as_json:
-        print(json.dumps({"scores": [asdict(s) for s in result.scores], "transfer": [asdict(d) for d in deltas],
-                          "skipped": [asdict(s) for s in result.skipped]}))
+        print(
+            json.dumps(
+                {
+                    "scores": [asdict(s) for s in result.scores],
+                    "transfer": [asdict(d) for d in deltas],
+                    "skipped": [asdict(s) for s in result.skipped],
+                }
+            )
+        )
         return
     out = Console()
     out.print(_table([s for s in result.scores if s.subset == ""], "fine-tuned scores", signed=False))

@@ -249,8 +249,11 @@ class InstanceMatcher:
                 starts_out = found.get(pid_out)
                 if starts_out is not None:
                     out_len = len(self._patterns[pid_out])
-                    pair = any(_is_pair(norm, breaks, s, e, o, o + out_len)
-                               for s, e in zip(starts_in, ends_in, strict=True) for o in starts_out)
+                    pair = any(
+                        _is_pair(norm, breaks, s, e, o, o + out_len)
+                        for s, e in zip(starts_in, ends_in, strict=True)
+                        for o in starts_out
+                    )
                     present.append((index, pair, starts_in[0]))
         return sorted(present)
 
@@ -295,8 +298,7 @@ def _is_pair(norm: str, breaks: list[int], in_start: int, in_end: int, out_start
         return False
     # a separator: the gap is more than a space ("door door" is two words, not door -> door)
     separated = norm[in_end:out_start].strip() != "" or any(in_end <= b < out_start for b in breaks)
-    return (separated and before.group("label") not in _OUTPUT_LABELS
-            and gap.group("label") not in _INPUT_LABELS)
+    return separated and before.group("label") not in _OUTPUT_LABELS and gap.group("label") not in _INPUT_LABELS
 
 
 def scan_labelled_documents(

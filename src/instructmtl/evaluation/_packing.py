@@ -135,14 +135,13 @@ def _split(
         ``(cost, forwards)``, each forward a list of rows of instance indices.
     """
     # rows are fullest first, so a forward is as wide as its first row
-    total, runs = cheapest_runs(len(rows), batch_size,
-                                lambda begin, end: cost.forward(end - begin, rows[begin][1], start))
+    total, runs = cheapest_runs(
+        len(rows), batch_size, lambda begin, end: cost.forward(end - begin, rows[begin][1], start)
+    )
     return total, [[indices for indices, _ in rows[begin:end]] for begin, end in runs]
 
 
-def pack_rows(
-    instances: Sequence[Instance], start: int, batch_size: int, cost: CostModel
-) -> list[list[list[int]]]:
+def pack_rows(instances: Sequence[Instance], start: int, batch_size: int, cost: CostModel) -> list[list[list[int]]]:
     """Groups instance indices into rows and rows into forwards, at the least estimated cost.
 
     Row capacities from the longest instance up to all instances in one row

@@ -87,9 +87,7 @@ class PrefixCache:
         """A new cache holding the prefix for ``batch_size`` rows, or ``None`` when empty."""
         if self.length == 0:
             return None
-        expanded = [
-            (k.expand(batch_size, -1, -1, -1), v.expand(batch_size, -1, -1, -1)) for k, v in self.layers
-        ]
+        expanded = [(k.expand(batch_size, -1, -1, -1), v.expand(batch_size, -1, -1, -1)) for k, v in self.layers]
         return DynamicCache(ddp_cache_data=expanded, config=model.config)
 
     def attention_prefix(self, batch_size: int, device: torch.device) -> torch.Tensor:

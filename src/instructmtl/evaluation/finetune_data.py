@@ -106,9 +106,7 @@ def build_few_shot_task(
     prompter = TaskPrompter(split.task, spec, seed, demo_pool=split.train[max_n:])
     # fit_to_context counts tokens piece by piece; encoding the pieces joined can take a
     # token more at each of the two joins ("\n\n" + "Now"), hence the slack
-    prompts, _ = fit_to_context(
-        prompter.encode_all([*few_shot, *split.eval]), tokenizer, max_length - _JOIN_SLACK
-    )
+    prompts, _ = fit_to_context(prompter.encode_all([*few_shot, *split.eval]), tokenizer, max_length - _JOIN_SLACK)
     train_prompts, eval_prompts = prompts[: len(few_shot)], prompts[len(few_shot) :]
     return FewShotTask(
         task=split.task,

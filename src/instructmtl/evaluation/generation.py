@@ -140,9 +140,7 @@ def generate_greedy(
     texts = [""] * len(prompts)
     for start in range(0, len(order), batch_size):
         batch = order[start : start + batch_size]
-        tokens = _generate_batch(
-            model, tokenizer, cache, [prompts[i] for i in batch], max_new_tokens, stop_at_newline
-        )
+        tokens = _generate_batch(model, tokenizer, cache, [prompts[i] for i in batch], max_new_tokens, stop_at_newline)
         for index, row in zip(batch, tokens, strict=True):
             texts[index] = _to_text(tokenizer, row, stop_at_newline)
     return texts

@@ -55,8 +55,15 @@ from instructmtl.evaluation.grid_batch import packed_length, shared_prefix_lengt
 from instructmtl.tokenized.examples import IGNORE_INDEX
 
 __all__ = [
-    "Chunk", "Member", "TrainedChunk", "clip_per_member", "concurrent_chunks", "load_member", "member_bytes",
-    "plan_chunks", "train_chunk",
+    "Chunk",
+    "Member",
+    "TrainedChunk",
+    "clip_per_member",
+    "concurrent_chunks",
+    "load_member",
+    "member_bytes",
+    "plan_chunks",
+    "train_chunk",
 ]
 
 _FP32_TRAINING_BYTES_PER_PARAM = 16  # weight, gradient, two AdamW moments
@@ -107,8 +114,10 @@ def _shape(task: FewShotTask, member: Member, config: FinetuneConfig) -> _Shape:
     prefix = shared_prefix_length(examples)
     order, rows = cycle_order(member.task, member.n, member.seed), config.rows(member.n)
     steps = [[examples[i] for i in step_indices(order, rows, step)] for step in range(min(config.steps, member.n))]
-    return _Shape(max(packed_length(batch, prefix) for batch in steps),
-                  max(sum(ex.n_target_tokens for ex in batch) for batch in steps))
+    return _Shape(
+        max(packed_length(batch, prefix) for batch in steps),
+        max(sum(ex.n_target_tokens for ex in batch) for batch in steps),
+    )
 
 
 def member_bytes(model: PreTrainedModel, rows: int, length: int, keep: int) -> int:
@@ -152,8 +161,11 @@ def _estimate(model: PreTrainedModel, shapes: Sequence[_Shape]) -> tuple[int, in
 
 
 def plan_chunks(
-    members: Sequence[Member], tasks: Mapping[tuple[str, int], FewShotTask], model: PreTrainedModel,
-    config: FinetuneConfig, share: int = 1,
+    members: Sequence[Member],
+    tasks: Mapping[tuple[str, int], FewShotTask],
+    model: PreTrainedModel,
+    config: FinetuneConfig,
+    share: int = 1,
 ) -> list[Chunk]:
     """Groups members into chunks that fit the memory budget and waste little on padding.
 
@@ -175,8 +187,10 @@ def plan_chunks(
         if groups:
             trial = [*groups[-1][1], shape]
             efficiency = sum(s.length for s in trial) / (len(trial) * max(s.length for s in trial))
-            if len(trial) <= config.grid_max_members and _estimate(model, trial)[1] <= budget and (
-                efficiency >= config.grid_min_efficiency
+            if (
+                len(trial) <= config.grid_max_members
+                and _estimate(model, trial)[1] <= budget
+                and (efficiency >= config.grid_min_efficiency)
             ):
                 groups[-1][0].append(member)
                 groups[-1][1].append(shape)
@@ -256,7 +270,8 @@ def _linear_weights(model: PreTrainedModel) -> frozenset[str]:
     first_name = {id(p): name for name, p in model.named_parameters()}
     embedding = model.get_input_embeddings().weight
     return frozenset(
-        first_name[id(module.weight)] for module in model.modules()
+        first_name[id(module.weight)]
+        for module in model.modules()
         if isinstance(module, torch.nn.Linear) and id(module.weight) in first_name and module.weight is not embedding
     )
 
@@ -265,17 +280,35 @@ def _per_member_loss(template: PreTrainedModel, buffers: dict[str, torch.Tensor]
     """``(stacked params, *StepInputs.tensors()) -> [M]``: each member's mean target NLL over its step."""
 
     def member_loss(  # type: ignore[no-untyped-def]
-        params, input_ids, positions, mask, segment_query, token_slot, targets, labels,
+        params,
+        input_ids,
+        positions,
+        mask,
+        segment_query,
+        token_slot,
+        targets,
+        labels,
     ):
         # logits only where a target token is predicted: a [1, N] index tensor is gathered per member;
         # the segment layout reaches the attention function through the forward's keyword arguments
-        out = functional_call(template, (params, buffers), (), {
-            "input_ids": input_ids, "attention_mask": mask, "position_ids": positions, "logits_to_keep": targets,
-            "use_cache": False, "segment_query": segment_query, "token_slot": token_slot,
-        })
+        out = functional_call(
+            template,
+            (params, buffers),
+            (),
+            {
+                "input_ids": input_ids,
+                "attention_mask": mask,
+                "position_ids": positions,
+                "logits_to_keep": targets,
+                "use_cache": False,
+                "segment_query": segment_query,
+                "token_slot": token_slot,
+            },
+        )
         logits = out.logits.float()
-        nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),
-                              ignore_index=IGNORE_INDEX, reduction="sum")
+        nll = F.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=IGNORE_INDEX, reduction="sum"
+        )
         return nll / (labels != IGNORE_INDEX).sum()
 
     # "different": a model with dropout draws its own masks per member (then the grid equals one-by-one
@@ -284,8 +317,11 @@ def _per_member_loss(template: PreTrainedModel, buffers: dict[str, torch.Tensor]
 
 
 def train_chunk(
-    models: Mapping[str, PreTrainedModel], members: Sequence[Member], tasks: Mapping[tuple[str, int], FewShotTask],
-    config: FinetuneConfig, pad_id: int,
+    models: Mapping[str, PreTrainedModel],
+    members: Sequence[Member],
+    tasks: Mapping[tuple[str, int], FewShotTask],
+    config: FinetuneConfig,
+    pad_id: int,
 ) -> TrainedChunk:
     """Fine-tunes every member of a chunk together (full fine-tuning).
 
@@ -308,9 +344,7 @@ def train_chunk(
     template.train()
     # vmap folds the kept positions into one matrix product only when they are contiguous (otherwise it
     # multiplies row by row, copying the output weight and its gradient each time)
-    template.get_output_embeddings().register_forward_pre_hook(
-        lambda _module, args: (args[0].contiguous(), *args[1:])
-    )
+    template.get_output_embeddings().register_forward_pre_hook(lambda _module, args: (args[0].contiguous(), *args[1:]))
     transposed = _linear_weights(template)
     leaves = _stack(models, members, transposed)
     optimizer = adamw(list(leaves.items()), config, leading_dims=1)
@@ -320,8 +354,10 @@ def train_chunk(
     per_member = _per_member_loss(template, dict(template.named_buffers()))
     losses = []
     for step in range(config.steps):
-        rows = [[task.train[i] for i in step_indices(order, config.rows(m.n), step)]
-                for task, order, m in zip(data, orders, members, strict=True)]
+        rows = [
+            [task.train[i] for i in step_indices(order, config.rows(m.n), step)]
+            for task, order, m in zip(data, orders, members, strict=True)
+        ]
         inputs = step_inputs(rows, prefixes, pad_id, template.dtype).tensors()
         with autocast(config, template.device):
             loss = per_member(_as_parameters(leaves, transposed), *(t.to(template.device) for t in inputs))

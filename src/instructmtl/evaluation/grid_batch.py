@@ -69,8 +69,15 @@ class StepInputs:
 
     def tensors(self) -> tuple[torch.Tensor, ...]:
         """The tensors in the order the vmapped loss takes them."""
-        return (self.input_ids, self.positions, self.mask, self.segment_query, self.token_slot, self.targets,
-                self.labels)
+        return (
+            self.input_ids,
+            self.positions,
+            self.mask,
+            self.segment_query,
+            self.token_slot,
+            self.targets,
+            self.labels,
+        )
 
 
 def shared_prefix_length(examples: Sequence[TrainExample]) -> int:
@@ -192,15 +199,20 @@ def step_inputs(
     tensors = _Tensors.empty(len(members), sizes, pad_id)
     for index, (rows, prefix) in enumerate(members):
         member = tensors.member(index)
-        cursor = _Cursor(segment=_lay_out_prefix(member, rows[0].input_ids[:prefix], sizes.queries), packed=prefix,
-                         target=0)
+        cursor = _Cursor(
+            segment=_lay_out_prefix(member, rows[0].input_ids[:prefix], sizes.queries), packed=prefix, target=0
+        )
         for example in rows:
             _lay_out_row(member, sizes, example, prefix, cursor)
     zero = torch.zeros((), dtype=dtype)
     mask = torch.where(tensors.visible, zero, torch.finfo(dtype).min)
     return StepInputs(
-        input_ids=tensors.ids[:, None], positions=tensors.positions[:, None], mask=mask[:, None],
-        segment_query=tensors.segment_query, token_slot=tensors.token_slot, targets=tensors.targets[:, None],
+        input_ids=tensors.ids[:, None],
+        positions=tensors.positions[:, None],
+        mask=mask[:, None],
+        segment_query=tensors.segment_query,
+        token_slot=tensors.token_slot,
+        targets=tensors.targets[:, None],
         labels=tensors.labels[:, None],
     )
 
@@ -235,7 +247,8 @@ def _lay_out_row(member: _Tensors, sizes: _Sizes, example: TrainExample, prefix:
     member.visible[segment, :size] = False
     member.visible[segment, :size, :prefix] = True
     member.visible[segment, :size, sizes.prefix : sizes.prefix + size] = torch.ones(
-        (size, size), dtype=torch.bool).tril()
+        (size, size), dtype=torch.bool
+    ).tril()
     member.token_slot[packed] = segment * sizes.queries + torch.arange(size)
     # the row's position target_start - 1 + j predicts its target token j
     n_targets, first_predictor = example.n_target_tokens, example.target_start - 1 - prefix

@@ -131,8 +131,14 @@ def score_prompts(
     return _generation(model, tokenizer, task, instances, prompts, batch_size)
 
 
-def _rank_classification(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, labels: Sequence[str],
-                         instances: Sequence[Instance], prompts: Sequence[Prompt], batch_size: int) -> TaskScore:
+def _rank_classification(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    labels: Sequence[str],
+    instances: Sequence[Instance],
+    prompts: Sequence[Prompt],
+    batch_size: int,
+) -> TaskScore:
     prefix = prompts[0].prefix
     choices = [TARGET_SEPARATOR + label for label in labels]
     scored = score_continuations(model, tokenizer, prefix, [(p.query, choices) for p in prompts], batch_size)
@@ -151,8 +157,14 @@ def _rank_classification(model: PreTrainedModel, tokenizer: PreTrainedTokenizerB
     return TaskScore(aggregate_instances(per_instance), tuple(predictions), len(instances), tuple(per_instance))
 
 
-def _generation(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, task: Task,
-                instances: Sequence[Instance], prompts: Sequence[Prompt], batch_size: int) -> TaskScore:
+def _generation(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    task: Task,
+    instances: Sequence[Instance],
+    prompts: Sequence[Prompt],
+    batch_size: int,
+) -> TaskScore:
     prefix = prompts[0].prefix
     bound = max_new_tokens_for(tokenizer, [TARGET_SEPARATOR + o for i in task.instances for o in i.outputs])
     texts = generate_greedy(model, tokenizer, prefix, [p.query for p in prompts], bound, batch_size=batch_size)

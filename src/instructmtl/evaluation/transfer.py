@@ -107,8 +107,9 @@ class TransferResult:
     skipped: tuple[SkippedFinetune, ...]
     losses: Mapping[Member, tuple[float, ...]]
 
-    def value(self, checkpoint: str, task: str, n: int, metric: str, seed: int | None = None,
-              subset: str = "") -> float:
+    def value(
+        self, checkpoint: str, task: str, n: int, metric: str, seed: int | None = None, subset: str = ""
+    ) -> float:
         """The score of one fine-tune (``seed`` may be left out when there is one) on all eval instances,
         or on one half of them (``subset`` ``"a"`` / ``"b"``).
 
@@ -116,7 +117,8 @@ class TransferResult:
             KeyError: no such score, or several seeds and none given.
         """
         found = [
-            s.value for s in self.scores
+            s.value
+            for s in self.scores
             if (s.checkpoint, s.task, s.n, s.metric, s.subset) == (checkpoint, task, n, metric, subset)
             and seed in (None, s.seed)
         ]
@@ -188,10 +190,15 @@ class _Scored:
     def rows(self) -> tuple[list[FinetuneScore], list[FinetunePrediction]]:
         key = (self.checkpoint, self.task.name, self.task.encoding, self.n, self.task.seed)
         subsets = {"": (self.scores.metrics, self.scores.n_instances), **self.scores.halves()}
-        rows = [FinetuneScore(*key, metric, value, n, subset)
-                for subset, (metrics, n) in subsets.items() for metric, value in metrics.items()]
-        preds = [FinetunePrediction(*key, p.instance_id, p.prediction, p.references, p.score)
-                 for p in self.scores.predictions]
+        rows = [
+            FinetuneScore(*key, metric, value, n, subset)
+            for subset, (metrics, n) in subsets.items()
+            for metric, value in metrics.items()
+        ]
+        preds = [
+            FinetunePrediction(*key, p.instance_id, p.prediction, p.references, p.score)
+            for p in self.scores.predictions
+        ]
         return rows, preds
 
 
@@ -199,8 +206,14 @@ Score = Callable[[Member, PreTrainedModel, tuple[float, ...]], _Scored]
 
 
 def _fine_tune_items(
-    models: Mapping[str, PreTrainedModel], members: Sequence[Member], tasks: Mapping[tuple[str, int], FewShotTask],
-    config: FinetuneConfig, pad_id: int, batched: bool, score: Score, workers: int,
+    models: Mapping[str, PreTrainedModel],
+    members: Sequence[Member],
+    tasks: Mapping[tuple[str, int], FewShotTask],
+    config: FinetuneConfig,
+    pad_id: int,
+    batched: bool,
+    score: Score,
+    workers: int,
 ) -> tuple[list[tuple[Callable[[], list[_Scored]], float]], int]:
     """Independent work items with a relative cost (each grid chunk trained and its members scored, or
     one fine-tune and its score), and how many of them may run at once within the grid's memory budget."""
@@ -210,8 +223,10 @@ def _fine_tune_items(
         def chunk_item(chunk: tuple[Member, ...]) -> list[_Scored]:
             trained = train_chunk(models, chunk, tasks, config, pad_id)
             scorer = copy.deepcopy(first).eval()
-            return [score(m, load_member(scorer, trained, index), tuple(trained.losses[:, index].tolist()))
-                    for index, m in enumerate(chunk)]
+            return [
+                score(m, load_member(scorer, trained, index), tuple(trained.losses[:, index].tolist()))
+                for index, m in enumerate(chunk)
+            ]
 
         chunks = plan_chunks(members, tasks, first, config, share=workers)
         items: list[tuple[Callable[[], list[_Scored]], float]] = [
@@ -265,8 +280,9 @@ def run_transfer(
 
     def score(member: Member, model: PreTrainedModel, losses: tuple[float, ...] = ()) -> _Scored:
         task = tasks[(member.task, member.seed)]
-        scored = score_prompts(model, tokenizers.get(), task.task, task.eval_instances, task.eval_prompts,
-                               config.eval_batch_size)
+        scored = score_prompts(
+            model, tokenizers.get(), task.task, task.eval_instances, task.eval_prompts, config.eval_batch_size
+        )
         if progress is not None:
             summary = ", ".join(f"{metric} {value:.3f}" for metric, value in scored.metrics.items())
             progress(f"{member.checkpoint} | {task.name} | n={member.n} seed={task.seed}: {summary}")
@@ -279,8 +295,16 @@ def run_transfer(
     work: list[tuple[Callable[[], list[_Scored]], float]] = (
         [(partial(untuned, c, t), 0.0) for c in models for t in tasks.values()] if 0 in config.n else []
     )
-    fine_tunes, workers = _fine_tune_items(models, members, tasks, config, tokenizer.pad_token_id, batched, score,
-                                           resolve_workers(config.workers, first.device))
+    fine_tunes, workers = _fine_tune_items(
+        models,
+        members,
+        tasks,
+        config,
+        tokenizer.pad_token_id,
+        batched,
+        score,
+        resolve_workers(config.workers, first.device),
+    )
     work += fine_tunes
     done = run_all([item for item, _ in work], workers, [c for _, c in work])
     outcomes = [s for scored in done for s in scored]
@@ -317,6 +341,17 @@ def transfer_deltas(scores: Sequence[FinetuneScore], base: str) -> list[Transfer
     for s in scores:
         key = (s.task, s.encoding, s.n, s.seed, s.metric)
         if s.checkpoint != base and key in reference:
-            deltas.append(TransferDelta(s.checkpoint, base, s.task, s.encoding, s.n, s.seed, s.metric,
-                                        s.value - reference[key], s.metric != TARGET_NLL))
+            deltas.append(
+                TransferDelta(
+                    s.checkpoint,
+                    base,
+                    s.task,
+                    s.encoding,
+                    s.n,
+                    s.seed,
+                    s.metric,
+                    s.value - reference[key],
+                    s.metric != TARGET_NLL,
+                )
+            )
     return deltas

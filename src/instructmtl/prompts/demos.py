@@ -76,17 +76,11 @@ class TaskPrompter:
             the task's positive examples.
     """
 
-    def __init__(
-        self, task: Task, encoding: EncodingSpec, seed: int, demo_pool: Sequence[Instance] = ()
-    ) -> None:
+    def __init__(self, task: Task, encoding: EncodingSpec, seed: int, demo_pool: Sequence[Instance] = ()) -> None:
         self.task = task
         self.encoding = encoding
-        self.demonstrations, self._pool_ids = select_demonstrations(
-            task, encoding.k, seed, demo_pool
-        )
-        self.prefix = encoding.encoding.header(task) + "".join(
-            render_demonstrations(self.demonstrations)
-        )
+        self.demonstrations, self._pool_ids = select_demonstrations(task, encoding.k, seed, demo_pool)
+        self.prefix = encoding.encoding.header(task) + "".join(render_demonstrations(self.demonstrations))
 
     def encode(self, instance: Instance | Example) -> Prompt:
         """Encodes one instance; its prefix is :attr:`prefix`.

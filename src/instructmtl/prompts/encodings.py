@@ -49,9 +49,7 @@ ENCODINGS.add("def", Encoding(definition_header, False, "the task definition onl
 ENCODINGS.add("pos", Encoding(no_header, True, "k demonstrations, no definition"))
 ENCODINGS.add(
     "def+pos",
-    Encoding(
-        definition_header, True, "definition then k demonstrations (Tk-Instruct; SNI uses k=2)"
-    ),
+    Encoding(definition_header, True, "definition then k demonstrations (Tk-Instruct; SNI uses k=2)"),
 )
 
 
@@ -105,9 +103,7 @@ def parse_encoding(name: str) -> EncodingSpec:
             f"prompt encoding '{name}': {exc}; a count may follow, e.g. 'pos-4' or 'def+pos2'"
         ) from None
     if encoding.takes_demonstrations and count is None:
-        raise ConfigError(
-            f"prompt encoding '{name}' needs a demonstration count; write e.g. '{base}-2'"
-        )
+        raise ConfigError(f"prompt encoding '{name}' needs a demonstration count; write e.g. '{base}-2'")
     if not encoding.takes_demonstrations and count is not None:
         raise ConfigError(
             f"prompt encoding '{name}': '{base}' takes no demonstrations; write '{base}' "

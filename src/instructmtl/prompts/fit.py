@@ -149,8 +149,7 @@ def _demos_to_keep(group: list[Prompt], tokens: _Tokens, budget: int, max_tokens
     """The most demonstrations a group can keep (rules 1 and 2 in the module docstring)."""
     first = group[0]
     prefix_len = [
-        tokens.count(first.header + "".join(first.demonstrations[:d]))
-        for d in range(len(first.demonstrations) + 1)
+        tokens.count(first.header + "".join(first.demonstrations[:d])) for d in range(len(first.demonstrations) + 1)
     ]
     full = [tokens.count(p.query) + tokens.count(p.completion) for p in group]
     least = [tokens.count(replace(p, input="").query) + tokens.count(p.completion) for p in group]
@@ -193,4 +192,3 @@ def _trim_input(prompt: Prompt, tokens: _Tokens, budget: int) -> Prompt:
             high = middle
     kept = prompt.input[: cuts[low]].rstrip() if low >= 0 else ""
     return replace(prompt, input=kept)
-

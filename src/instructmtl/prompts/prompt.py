@@ -80,9 +80,7 @@ def render_demonstrations(demos: Sequence[Example]) -> tuple[str, ...]:
     return tuple(demonstration_block(i, demo) for i, demo in enumerate(demos, start=1))
 
 
-def encode(
-    task: Task, instance: Instance | Example, encoding: EncodingSpec, demos: Sequence[Example]
-) -> Prompt:
+def encode(task: Task, instance: Instance | Example, encoding: EncodingSpec, demos: Sequence[Example]) -> Prompt:
     """Encodes one instance (or a task example) of ``task``.
 
     Most callers want :class:`~instructmtl.prompts.demos.TaskPrompter`, which

@@ -187,15 +187,32 @@ def build_report(  # noqa: PLR0913  keyword-only analysis settings, the fields o
         raise InstructMTLError(f"{store_path}: no results store here; run the study first (instructmtl run)")
     # a reader must not reset jobs another process may be running
     with ResultsStore.open(store_path, reset_stale=False) as store:
-        content = collect(store, baseline_arm=baseline_arm, replay_arms=replay_arms, seed=seed,
-                          n_resamples=n_resamples, study_id=study_id, excluded_arms=excluded_arms, checks=checks)
+        content = collect(
+            store,
+            baseline_arm=baseline_arm,
+            replay_arms=replay_arms,
+            seed=seed,
+            n_resamples=n_resamples,
+            study_id=study_id,
+            excluded_arms=excluded_arms,
+            checks=checks,
+        )
     blocks = build_document(content)
     figure_paths = tuple(atomic_write_bytes(out / FIGURES_DIR / f"{f.name}.png", f.png) for f in content.figures)
     # allow_nan=False: to_json already wrote every NaN as null, and strict JSON readers reject NaN
-    claims_json = atomic_write_text(out / "claims.json", json.dumps(
-        {"claims": [c.to_json() for c in content.claims], "checks": [c.to_json() for c in content.checks],
-         "notes": list(content.notes)},
-        indent=2, allow_nan=False) + "\n")
+    claims_json = atomic_write_text(
+        out / "claims.json",
+        json.dumps(
+            {
+                "claims": [c.to_json() for c in content.claims],
+                "checks": [c.to_json() for c in content.checks],
+                "notes": list(content.notes),
+            },
+            indent=2,
+            allow_nan=False,
+        )
+        + "\n",
+    )
     markdown = atomic_write_text(out / "report.md", to_markdown(blocks))
     html = atomic_write_text(out / "report.html", to_html(blocks, f"instructmtl report: {content.study.name}"))
     return BuiltReport(markdown, html, claims_json, figure_paths, content.claims, content.checks)

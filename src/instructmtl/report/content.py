@@ -132,8 +132,10 @@ def _stages(jobs: Sequence[JobRecord], estimate: dict[str, Any] | None) -> tuple
         counts[job.stage][job.status] += 1
         seconds[job.stage] += job.seconds or 0.0
     estimated = (estimate or {}).get("stages", {})
-    return tuple(StageSummary(stage, dict(counts[stage]), seconds[stage],
-                              estimated.get(stage, {}).get("job_seconds")) for stage in sorted(counts))
+    return tuple(
+        StageSummary(stage, dict(counts[stage]), seconds[stage], estimated.get(stage, {}).get("job_seconds"))
+        for stage in sorted(counts)
+    )
 
 
 def _cost(jobs: Sequence[JobRecord], estimate: dict[str, Any] | None) -> CostComparison | None:
@@ -144,49 +146,79 @@ def _cost(jobs: Sequence[JobRecord], estimate: dict[str, Any] | None) -> CostCom
     ends = [datetime.fromisoformat(j.finished_at) for j in jobs if j.status == "done" and j.finished_at]
     measured = (max(ends) - min(starts)).total_seconds() if starts and ends else None
     device = estimate.get("device", {})
-    return CostComparison(f"{device.get('name', '?')} ({device.get('basis', '')})",
-                          float(estimate["wall_seconds"]), measured)
+    return CostComparison(
+        f"{device.get('name', '?')} ({device.get('basis', '')})", float(estimate["wall_seconds"]), measured
+    )
 
 
 def _claim_estimate(claims: Sequence[Claim], claim_id: str) -> float:
     return next(c.estimate for c in claims if c.id == claim_id)
 
 
-def _figures(table: ResultTable, arms: Sequence[str], baseline: str, claims: Sequence[Claim],
-             arm_rows: Sequence[ArmRow]) -> tuple[FigureImage, ...]:
+def _figures(
+    table: ResultTable, arms: Sequence[str], baseline: str, claims: Sequence[Claim], arm_rows: Sequence[ArmRow]
+) -> tuple[FigureImage, ...]:
     x, y = checkpoint_panels(table)
     ft = final_task_means(table, "finetune_nll", baseline)
     icl = final_task_means(table, "icl_nll", baseline)
     nll_tasks = sorted(set(ft) & set(icl))
     curve_sets = {q: curves(table, q, arms) for q in CURVE_QUANTITIES}
     return (
-        FigureImage("transfer_vs_icl", "Transfer vs ICL change (claim 2)",
-                    "One point per (arm, checkpoint): mean over held-out tasks and seeds of the changes from the "
-                    "base model, which sits at (0, 0).",
-                    figures.transfer_icl_scatter(x.units, x.point_means(), y.point_means(),
-                                                 _claim_estimate(claims, "2.points"), arms)),
-        FigureImage("finetune_nll_vs_icl_nll", "Fine-tuning loss vs ICL loss per task (claim 2.levels)",
-                    f"One point per held-out task, final '{baseline}' checkpoints, mean over seeds; levels, so "
-                    "task difficulty alone can line the points up.",
-                    figures.nll_scatter(nll_tasks, np.array([ft[t] for t in nll_tasks]),
-                                        np.array([icl[t] for t in nll_tasks]),
-                                        _claim_estimate(claims, "2.levels"), baseline)),
-        FigureImage("arms", "Per-arm results (claims 1, 3, 4)",
-                    "Final checkpoints; error bars are 95% intervals over tasks and seeds (variance components, t).",
-                    figures.arm_bars(arm_rows)),
-        FigureImage("curves", "Over training",
-                    "Mean over tasks and seeds against the fraction of tuning steps; fraction 0 is the base model; "
-                    "bands are 95% intervals.",
-                    figures.curves_figure(curve_sets, arms)),
-        FigureImage("transfer_heatmap", "Transfer per task and checkpoint (claims 1, 5)",
-                    "Mean over seeds; blue = better start than the base, red = worse.",
-                    figures.transfer_heatmaps([transfer_heatmap(table, arm) for arm in arms])),
+        FigureImage(
+            "transfer_vs_icl",
+            "Transfer vs ICL change (claim 2)",
+            "One point per (arm, checkpoint): mean over held-out tasks and seeds of the changes from the "
+            "base model, which sits at (0, 0).",
+            figures.transfer_icl_scatter(
+                x.units, x.point_means(), y.point_means(), _claim_estimate(claims, "2.points"), arms
+            ),
+        ),
+        FigureImage(
+            "finetune_nll_vs_icl_nll",
+            "Fine-tuning loss vs ICL loss per task (claim 2.levels)",
+            f"One point per held-out task, final '{baseline}' checkpoints, mean over seeds; levels, so "
+            "task difficulty alone can line the points up.",
+            figures.nll_scatter(
+                nll_tasks,
+                np.array([ft[t] for t in nll_tasks]),
+                np.array([icl[t] for t in nll_tasks]),
+                _claim_estimate(claims, "2.levels"),
+                baseline,
+            ),
+        ),
+        FigureImage(
+            "arms",
+            "Per-arm results (claims 1, 3, 4)",
+            "Final checkpoints; error bars are 95% intervals over tasks and seeds (variance components, t).",
+            figures.arm_bars(arm_rows),
+        ),
+        FigureImage(
+            "curves",
+            "Over training",
+            "Mean over tasks and seeds against the fraction of tuning steps; fraction 0 is the base model; "
+            "bands are 95% intervals.",
+            figures.curves_figure(curve_sets, arms),
+        ),
+        FigureImage(
+            "transfer_heatmap",
+            "Transfer per task and checkpoint (claims 1, 5)",
+            "Mean over seeds; blue = better start than the base, red = worse.",
+            figures.transfer_heatmaps([transfer_heatmap(table, arm) for arm in arms]),
+        ),
     )
 
 
-def collect(store: ResultsStore, *, baseline_arm: str, replay_arms: Sequence[str], seed: int,
-            n_resamples: int, study_id: str | None = None, excluded_arms: Sequence[str] = (),
-            checks: Sequence[Check] | None = None) -> ReportContent:
+def collect(
+    store: ResultsStore,
+    *,
+    baseline_arm: str,
+    replay_arms: Sequence[str],
+    seed: int,
+    n_resamples: int,
+    study_id: str | None = None,
+    excluded_arms: Sequence[str] = (),
+    checks: Sequence[Check] | None = None,
+) -> ReportContent:
     """Reads the store and computes every claim, table and figure of the report.
 
     Args:
@@ -203,10 +235,18 @@ def collect(store: ResultsStore, *, baseline_arm: str, replay_arms: Sequence[str
     arms = (baseline_arm, *sorted(a for a in table.arms() if a != baseline_arm))
     claims_rng = np.random.default_rng(seed)
     if checks is None:
-        checks = study_checks(table, store.facts(study.study_id), arms=arms,
-                              final_checkpoints=final_checkpoint_ids(table))
-    claims = evaluate_claims(table, baseline_arm=baseline_arm, replay_arms=replay_arms, rng=claims_rng,
-                             n_resamples=n_resamples, excluded_arms=excluded_arms, checks=checks)
+        checks = study_checks(
+            table, store.facts(study.study_id), arms=arms, final_checkpoints=final_checkpoint_ids(table)
+        )
+    claims = evaluate_claims(
+        table,
+        baseline_arm=baseline_arm,
+        replay_arms=replay_arms,
+        rng=claims_rng,
+        n_resamples=n_resamples,
+        excluded_arms=excluded_arms,
+        checks=checks,
+    )
     arm_rows = arm_table(table, arms)
     jobs = store.jobs()
     facts = store.facts(study.study_id)

@@ -31,8 +31,10 @@ VERDICT_RULE = (
     "in the claim's own unit: a property of the design, not of this outcome. An inconclusive interval says "
     "which effects it excludes; it never says there is no effect below the MDE."
 )
-NO_CHECKS = ("No validity checks were handed to this report: every verdict below assumes the study really "
-             "instruction-tuned and measured cleanly (DESIGN.md, \"Validity\").")
+NO_CHECKS = (
+    "No validity checks were handed to this report: every verdict below assumes the study really "
+    'instruction-tuned and measured cleanly (DESIGN.md, "Validity").'
+)
 
 
 @dataclass(frozen=True)
@@ -79,8 +81,17 @@ def _claim_rows(claims: tuple[Claim, ...]) -> Table:
     return Table(
         ("id", "claim", "estimate", "95% interval", "MDE (80% power)", "tasks", "seeds", "verdict", "reason"),
         tuple(
-            (c.id, c.statement, fmt(c.estimate), f"[{fmt(c.ci_low)}, {fmt(c.ci_high)}]", fmt(c.mde), str(c.n_tasks),
-             str(c.n_seeds), c.verdict, c.reason)
+            (
+                c.id,
+                c.statement,
+                fmt(c.estimate),
+                f"[{fmt(c.ci_low)}, {fmt(c.ci_high)}]",
+                fmt(c.mde),
+                str(c.n_tasks),
+                str(c.n_seeds),
+                c.verdict,
+                c.reason,
+            )
             for c in claims
         ),
     )
@@ -97,12 +108,15 @@ def _checks(checks: tuple[Check, ...]) -> list[Block]:
     if not checks:
         return [Heading(2, "Validity checks"), Paragraph(NO_CHECKS)]
     outcome = {True: "passed", False: "failed", None: "not checked"}
-    rows = tuple((c.name, outcome[c.passed], _check_value(c.value), _check_value(c.threshold), c.detail)
-                 for c in checks)
+    rows = tuple(
+        (c.name, outcome[c.passed], _check_value(c.value), _check_value(c.threshold), c.detail) for c in checks
+    )
     return [
         Heading(2, "Validity checks"),
-        Paragraph("A failed check makes the claims it guards 'invalid' (the reason names it); 'not checked' "
-                  "means the study could not run it (e.g. a streamed corpus cannot be scanned)."),
+        Paragraph(
+            "A failed check makes the claims it guards 'invalid' (the reason names it); 'not checked' "
+            "means the study could not run it (e.g. a streamed corpus cannot be scanned)."
+        ),
         Table(("check", "result", "value", "threshold", "detail"), rows),
     ]
 
@@ -115,8 +129,9 @@ def _notes(notes: tuple[str, ...]) -> list[Block]:
 
 
 def _details(claims: tuple[Claim, ...]) -> Table:
-    rows = tuple((c.id, key, value if isinstance(value, str) else fmt(value))
-                 for c in claims for key, value in c.details.items())
+    rows = tuple(
+        (c.id, key, value if isinstance(value, str) else fmt(value)) for c in claims for key, value in c.details.items()
+    )
     return Table(("claim", "detail", "value"), rows)
 
 
@@ -139,10 +154,13 @@ def _overview(content: ReportContent) -> list[Block]:
 
 def _results(content: ReportContent) -> list[Block]:
     arm_header = ("arm", *(QUANTITIES[q].label for q in ARM_QUANTITIES), "seeds")
-    arm_rows = tuple((r.arm, *(_interval(r.values[q]) for q in ARM_QUANTITIES), str(r.n_seeds))
-                     for r in content.arm_rows)
-    task_rows = tuple((t.task, fmt(t.early_transfer), fmt(t.final_transfer), fmt(t.icl_base), fmt(t.icl_final))
-                      for t in content.task_rows)
+    arm_rows = tuple(
+        (r.arm, *(_interval(r.values[q]) for q in ARM_QUANTITIES), str(r.n_seeds)) for r in content.arm_rows
+    )
+    task_rows = tuple(
+        (t.task, fmt(t.early_transfer), fmt(t.final_transfer), fmt(t.icl_base), fmt(t.icl_final))
+        for t in content.task_rows
+    )
     return [
         *_checks(content.checks),
         *_notes(content.notes),
@@ -156,8 +174,10 @@ def _results(content: ReportContent) -> list[Block]:
         Heading(2, "Figures"),
         *(Image(f) for f in content.figures),
         Heading(2, f"Per task: earliest vs final checkpoint ('{content.baseline_arm}')"),
-        Paragraph("Means over seeds; transfer on each task's primary metric, n > 0; ICL score at the base "
-                  "model and at the final checkpoint."),
+        Paragraph(
+            "Means over seeds; transfer on each task's primary metric, n > 0; ICL score at the base "
+            "model and at the final checkpoint."
+        ),
         Table(("task", "transfer (earliest)", "transfer (final)", "ICL (base)", "ICL (final)"), task_rows),
     ]
 
@@ -165,13 +185,27 @@ def _results(content: ReportContent) -> list[Block]:
 def _appendix(content: ReportContent) -> list[Block]:
     versions = tuple((name, version) for name, version in sorted(content.study.versions.items()))
     runs = tuple(
-        (r.run_id, r.arm, str(r.seed), r.kind, r.status, fmt(r.seconds) if r.seconds is not None else "n/a",
-         str(r.examples_seen) if r.examples_seen is not None else "n/a")
+        (
+            r.run_id,
+            r.arm,
+            str(r.seed),
+            r.kind,
+            r.status,
+            fmt(r.seconds) if r.seconds is not None else "n/a",
+            str(r.examples_seen) if r.examples_seen is not None else "n/a",
+        )
         for r in content.runs
     )
     statuses = ("done", "failed", "pending", "running")
-    stages = tuple((s.stage, *(str(s.counts.get(k, 0)) for k in statuses), fmt(s.seconds),
-                    fmt(s.estimated_seconds) if s.estimated_seconds is not None else "n/a") for s in content.stages)
+    stages = tuple(
+        (
+            s.stage,
+            *(str(s.counts.get(k, 0)) for k in statuses),
+            fmt(s.seconds),
+            fmt(s.estimated_seconds) if s.estimated_seconds is not None else "n/a",
+        )
+        for s in content.stages
+    )
     return [
         Heading(2, "Appendix"),
         Heading(3, "Config"),
@@ -191,11 +225,18 @@ def _cost_paragraph(content: ReportContent) -> list[Block]:
     cost = content.cost
     if cost is None:
         return []
-    measured = (f"measured {cost.measured_seconds / 60:.1f} min from the first job's start to the last one's end "
-                f"(estimate / measured {cost.estimated_seconds / cost.measured_seconds:.2f})"
-                if cost.measured_seconds else "nothing measured yet")
-    return [Paragraph(f"Seconds are summed job times. Before the run, `instructmtl plan`'s cost model estimated "
-                      f"{cost.estimated_seconds / 60:.1f} min of wall time on {cost.device}; {measured}.")]
+    measured = (
+        f"measured {cost.measured_seconds / 60:.1f} min from the first job's start to the last one's end "
+        f"(estimate / measured {cost.estimated_seconds / cost.measured_seconds:.2f})"
+        if cost.measured_seconds
+        else "nothing measured yet"
+    )
+    return [
+        Paragraph(
+            f"Seconds are summed job times. Before the run, `instructmtl plan`'s cost model estimated "
+            f"{cost.estimated_seconds / 60:.1f} min of wall time on {cost.device}; {measured}."
+        )
+    ]
 
 
 def build_document(content: ReportContent) -> list[Block]:

@@ -45,8 +45,9 @@ def _fit_line(ax: Axes, x: np.ndarray, y: np.ndarray, r: float) -> None:
     ax.plot(xs, slope * xs + intercept, color="black", linewidth=1, label=f"least squares, r = {r:.2f}")
 
 
-def transfer_icl_scatter(units: Sequence[Hashable], transfer: np.ndarray, icl: np.ndarray, r: float,
-                         arms: Sequence[str]) -> bytes:
+def transfer_icl_scatter(
+    units: Sequence[Hashable], transfer: np.ndarray, icl: np.ndarray, r: float, arms: Sequence[str]
+) -> bytes:
     """Mean transfer against mean ICL change from the base, one point per (arm, step) unit, coloured by arm.
 
     The base model is drawn at (0, 0), where both changes are by definition;

@@ -53,8 +53,11 @@ def _workers(config_yaml: str) -> int:
 
 def _instances_per_cell(rows: list[dict[str, object]]) -> float:
     """Mean eval instances behind one held-out fine-tune score on all eval instances."""
-    counts = [float(r["n_instances"]) for r in rows  # type: ignore[arg-type]
-              if r["task_role"] == "held_out" and r["measure"] == "finetune" and not r.get("subset")]
+    counts = [
+        float(r["n_instances"])  # type: ignore[arg-type]  # a store row's n_instances is an int
+        for r in rows
+        if r["task_role"] == "held_out" and r["measure"] == "finetune" and not r.get("subset")
+    ]
     return float(np.mean(counts)) if counts else 1.0
 
 
@@ -67,8 +70,10 @@ def read_pilot(study_dir: str | Path, study_id: str | None = None) -> Pilot:
     """
     path = results_path(study_dir)
     if not path.is_file():
-        raise InstructMTLError(f"{path}: no results store; `instructmtl plan` needs a pilot study's folder "
-                               "(run a small study first, e.g. `instructmtl run smoke`)")
+        raise InstructMTLError(
+            f"{path}: no results store; `instructmtl plan` needs a pilot study's folder "
+            "(run a small study first, e.g. `instructmtl run smoke`)"
+        )
     with ResultsStore.open(path, reset_stale=False) as store:
         study = pick_study(store, study_id)
         rows = store.scores_frame(study.study_id)
@@ -76,12 +81,19 @@ def read_pilot(study_dir: str | Path, study_id: str | None = None) -> Pilot:
     settings = analysis_settings(study.config_yaml, f"{path} (study '{study.study_id}' config)")
     table = ResultTable(records_from_rows(rows, str(path)))
     if settings.baseline_arm not in table.arms():
-        raise InstructMTLError(f"{path}: the pilot has no tuned checkpoint of its baseline arm "
-                               f"'{settings.baseline_arm}' yet; let the pilot finish (instructmtl run resumes it)")
+        raise InstructMTLError(
+            f"{path}: the pilot has no tuned checkpoint of its baseline arm "
+            f"'{settings.baseline_arm}' yet; let the pilot finish (instructmtl run resumes it)"
+        )
     instances = _instances_per_cell(rows)
-    precisions = claim_precisions(table, baseline_arm=settings.baseline_arm, replay_arms=settings.replay_arms,
-                                  excluded_arms=settings.excluded_arms, threshold=DEFAULT_THRESHOLD,
-                                  instances=instances)
+    precisions = claim_precisions(
+        table,
+        baseline_arm=settings.baseline_arm,
+        replay_arms=settings.replay_arms,
+        excluded_arms=settings.excluded_arms,
+        threshold=DEFAULT_THRESHOLD,
+        instances=instances,
+    )
     held_out = {r["task"] for r in rows if r["task_role"] == "held_out" and r["measure"] == "finetune"}
     design = Design(len(held_out), len(table.seeds()), instances)
     seconds: dict[str, float] = defaultdict(float)

@@ -84,9 +84,11 @@ def _html_block(block: Block) -> str:
             return _html_table(header, rows)
         case Image(figure):
             data = base64.b64encode(figure.png).decode("ascii")
-            return (f'<figure><img alt="{html.escape(figure.title)}" src="data:image/png;base64,{data}">'
-                    f"<figcaption><b>{html.escape(figure.title)}.</b> {html.escape(figure.caption)}</figcaption>"
-                    "</figure>")
+            return (
+                f'<figure><img alt="{html.escape(figure.title)}" src="data:image/png;base64,{data}">'
+                f"<figcaption><b>{html.escape(figure.title)}.</b> {html.escape(figure.caption)}</figcaption>"
+                "</figure>"
+            )
         case Code(text, _):
             return f"<pre><code>{html.escape(text)}</code></pre>"
     raise TypeError(f"unknown report block {block!r}")
@@ -95,5 +97,7 @@ def _html_block(block: Block) -> str:
 def to_html(blocks: Sequence[Block], title: str) -> str:
     """The report as one self-contained HTML page."""
     body = "\n".join(_html_block(b) for b in blocks)
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-            f"<style>{_CSS}</style></head><body>\n{body}\n</body></html>\n")
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        f"<style>{_CSS}</style></head><body>\n{body}\n</body></html>\n"
+    )

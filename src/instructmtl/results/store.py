@@ -49,8 +49,20 @@ from instructmtl.results.records import (
 __all__ = ["RESULTS_FILENAME", "SCORE_COLUMNS", "ResultsStore", "default_worker", "results_path"]
 
 RESULTS_FILENAME = "results.sqlite"
-_RUN_COLUMNS = ("run_id", "study_id", "arm", "seed", "kind", "status", "started_at", "finished_at", "seconds",
-                "examples_seen", "task_counts_json", "summary_json")
+_RUN_COLUMNS = (
+    "run_id",
+    "study_id",
+    "arm",
+    "seed",
+    "kind",
+    "status",
+    "started_at",
+    "finished_at",
+    "seconds",
+    "examples_seen",
+    "task_counts_json",
+    "summary_json",
+)
 ExportFormat = Literal["csv", "parquet"]
 
 
@@ -167,8 +179,14 @@ class ResultsStore:
                 return
             cur.execute(
                 "INSERT INTO studies VALUES (?, ?, ?, ?, ?, ?)",
-                (study.study_id, study.name, study.config_yaml, study.config_hash,
-                 study.created_at or _now(), json.dumps(dict(study.versions), sort_keys=True)),
+                (
+                    study.study_id,
+                    study.name,
+                    study.config_yaml,
+                    study.config_hash,
+                    study.created_at or _now(),
+                    json.dumps(dict(study.versions), sort_keys=True),
+                ),
             )
 
     def record_run(self, run: RunRecord) -> None:
@@ -178,9 +196,20 @@ class ResultsStore:
             cur.execute(
                 "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(run_id) DO UPDATE SET "
                 + ", ".join(f"{c} = excluded.{c}" for c in _RUN_COLUMNS[1:]),
-                (run.run_id, run.study_id, run.arm, run.seed, run.kind, run.status, run.started_at,
-                 run.finished_at, run.seconds, run.examples_seen,
-                 json.dumps(dict(run.task_counts), sort_keys=True), json.dumps(dict(run.summary), sort_keys=True)),
+                (
+                    run.run_id,
+                    run.study_id,
+                    run.arm,
+                    run.seed,
+                    run.kind,
+                    run.status,
+                    run.started_at,
+                    run.finished_at,
+                    run.seconds,
+                    run.examples_seen,
+                    json.dumps(dict(run.task_counts), sort_keys=True),
+                    json.dumps(dict(run.summary), sort_keys=True),
+                ),
             )
 
     def record_checkpoint(self, checkpoint: CheckpointRecord) -> None:
@@ -266,8 +295,9 @@ class ResultsStore:
     def _write_scores(self, cur: sqlite3.Cursor, job_id: str, scores: Sequence[ScoreRow]) -> None:
         stamps: dict[str, tuple[str, str]] = {}
         for study_id in {s.study_id for s in scores}:
-            row = cur.execute("SELECT config_hash, versions_json FROM studies WHERE study_id = ?",
-                              (study_id,)).fetchone()
+            row = cur.execute(
+                "SELECT config_hash, versions_json FROM studies WHERE study_id = ?", (study_id,)
+            ).fetchone()
             if row is None:
                 raise InstructMTLError(f"{self.path}: study '{study_id}' is not recorded; call record_study first")
             stamps[study_id] = (row["config_hash"], row["versions_json"])
@@ -275,8 +305,25 @@ class ResultsStore:
         cur.executemany(
             "INSERT OR REPLACE INTO scores VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (s.study_id, job_id, s.checkpoint_id, s.arm, s.seed, s.step, s.task, s.task_role, s.measure,
-                 s.encoding, s.k, s.metric, s.subset, float(s.value), s.n_instances, *stamps[s.study_id], created)
+                (
+                    s.study_id,
+                    job_id,
+                    s.checkpoint_id,
+                    s.arm,
+                    s.seed,
+                    s.step,
+                    s.task,
+                    s.task_role,
+                    s.measure,
+                    s.encoding,
+                    s.k,
+                    s.metric,
+                    s.subset,
+                    float(s.value),
+                    s.n_instances,
+                    *stamps[s.study_id],
+                    created,
+                )
                 for s in scores
             ],
         )
@@ -285,8 +332,10 @@ class ResultsStore:
         cur.execute("DELETE FROM predictions WHERE job_id = ?", (job_id,))
         cur.executemany(
             "INSERT INTO predictions VALUES (?, ?, ?, ?, ?, ?)",
-            [(job_id, p.task, p.instance_id, p.prediction, json.dumps(list(p.references)), p.score)
-             for p in predictions],
+            [
+                (job_id, p.task, p.instance_id, p.prediction, json.dumps(list(p.references)), p.score)
+                for p in predictions
+            ],
         )
 
     def _mark_done(self, cur: sqlite3.Cursor, job_id: str, seconds: float | None) -> None:
@@ -342,9 +391,14 @@ class ResultsStore:
         """Every recorded study, oldest first."""
         rows = self._conn.execute("SELECT * FROM studies ORDER BY created_at, study_id").fetchall()
         return [
-            StudyRecord(study_id=r["study_id"], name=r["name"], config_yaml=r["config_yaml"],
-                        config_hash=r["config_hash"], versions=json.loads(r["versions_json"]),
-                        created_at=r["created_at"])
+            StudyRecord(
+                study_id=r["study_id"],
+                name=r["name"],
+                config_yaml=r["config_yaml"],
+                config_hash=r["config_hash"],
+                versions=json.loads(r["versions_json"]),
+                created_at=r["created_at"],
+            )
             for r in rows
         ]
 
@@ -352,10 +406,20 @@ class ResultsStore:
         """Every run, in the order they were first recorded."""
         rows = self._conn.execute("SELECT * FROM runs ORDER BY rowid").fetchall()
         return [
-            RunRecord(run_id=r["run_id"], study_id=r["study_id"], arm=r["arm"], seed=r["seed"], kind=r["kind"],
-                      status=r["status"], started_at=r["started_at"], finished_at=r["finished_at"],
-                      seconds=r["seconds"], examples_seen=r["examples_seen"],
-                      task_counts=json.loads(r["task_counts_json"]), summary=json.loads(r["summary_json"]))
+            RunRecord(
+                run_id=r["run_id"],
+                study_id=r["study_id"],
+                arm=r["arm"],
+                seed=r["seed"],
+                kind=r["kind"],
+                status=r["status"],
+                started_at=r["started_at"],
+                finished_at=r["finished_at"],
+                seconds=r["seconds"],
+                examples_seen=r["examples_seen"],
+                task_counts=json.loads(r["task_counts_json"]),
+                summary=json.loads(r["summary_json"]),
+            )
             for r in rows
         ]
 
@@ -390,8 +454,13 @@ class ResultsStore:
         """The predictions a job kept."""
         rows = self._conn.execute("SELECT * FROM predictions WHERE job_id = ? ORDER BY rowid", (job_id,))
         return [
-            Prediction(task=r["task"], instance_id=r["instance_id"], prediction=r["prediction"],
-                       references=tuple(json.loads(r["references_json"])), score=r["score"])
+            Prediction(
+                task=r["task"],
+                instance_id=r["instance_id"],
+                prediction=r["prediction"],
+                references=tuple(json.loads(r["references_json"])),
+                score=r["score"],
+            )
             for r in rows
         ]
 
@@ -427,4 +496,3 @@ class ResultsStore:
         if format == "parquet":
             return atomic_write(path, lambda tmp: write_parquet(tmp, rows))
         raise InstructMTLError(f"export format '{format}' is not supported; use csv or parquet")
-

@@ -97,9 +97,19 @@ class StudyConfig(_Section):
         """The TuneConfig of one arm × seed (``base`` is the resolved base model)."""
         t = self.tune
         return TuneConfig(
-            model=base, arm=arm, tasks=self.tasks, seed=seed, steps=t.steps, batch_size=t.batch_size,
-            micro_batch_size=t.micro_batch_size, data=t.data, optim=t.optim, precision=t.precision,
-            checkpoints=t.checkpoints, state_every=t.state_every, log_every=t.log_every,
+            model=base,
+            arm=arm,
+            tasks=self.tasks,
+            seed=seed,
+            steps=t.steps,
+            batch_size=t.batch_size,
+            micro_batch_size=t.micro_batch_size,
+            data=t.data,
+            optim=t.optim,
+            precision=t.precision,
+            checkpoints=t.checkpoints,
+            state_every=t.state_every,
+            log_every=t.log_every,
             diagnostics_every=t.diagnostics_every,
         )
 

@@ -50,12 +50,20 @@ def scan_fact(report: ScanReport) -> dict[str, object]:
         return {"checked": False, "hits": None, "detail": report.note}
     pairs = [h for h in report.hits if h.pair]
     leaked = sorted({(h.task, h.instance_id) for h in pairs})
-    first = f"; first: {pairs[0].task}/{pairs[0].instance_id} in {pairs[0].source} document {pairs[0].document}" \
-        if pairs else ""
+    first = (
+        f"; first: {pairs[0].task}/{pairs[0].instance_id} in {pairs[0].source} document {pairs[0].document}"
+        if pairs
+        else ""
+    )
     return {
-        "checked": True, "hits": len(leaked), "co_occurrences": len(report.hits), "documents": report.documents,
-        "detail": (f"{report.source}: {report.documents} documents, {len(leaked)} held-out instances shown as "
-                   f"input-output pairs ({len(report.hits)} input/output co-occurrences, reported){first}"),
+        "checked": True,
+        "hits": len(leaked),
+        "co_occurrences": len(report.hits),
+        "documents": report.documents,
+        "detail": (
+            f"{report.source}: {report.documents} documents, {len(leaked)} held-out instances shown as "
+            f"input-output pairs ({len(report.hits)} input/output co-occurrences, reported){first}"
+        ),
     }
 
 
@@ -75,8 +83,9 @@ def _replay_arms(config: StudyConfig) -> list[ArmConfig]:
     return [arm for arm in config.arms if arm.replay.ratio > 0]
 
 
-def record_corpus_facts(config: StudyConfig, split: StudySplit, base: ModelSpec, known: Sequence[str],
-                        record: Record) -> None:
+def record_corpus_facts(
+    config: StudyConfig, split: StudySplit, base: ModelSpec, known: Sequence[str], record: Record
+) -> None:
     """Scans what is not yet in ``known`` (fact names) and records it; raises on a leak.
 
     Args:
@@ -116,11 +125,18 @@ def record_corpus_facts(config: StudyConfig, split: StudySplit, base: ModelSpec,
             reports.append(report)
             if seed == config.seeds[0]:
                 share = family_share(text, tokenizer, families)
-                record(f"replay.held_out_share.{arm.name}", {
-                    "share": share.share,
-                    "detail": (f"{share.family_documents} of {share.documents} replay documents "
-                               f"({share.share:.1%}) are task patterns of a held-out family (inputs from the "
-                               "trained half only); previously seen data, as in pretraining")
-                    if share.checked and share.documents else share.note})
+                record(
+                    f"replay.held_out_share.{arm.name}",
+                    {
+                        "share": share.share,
+                        "detail": (
+                            f"{share.family_documents} of {share.documents} replay documents "
+                            f"({share.share:.1%}) are task patterns of a held-out family (inputs from the "
+                            "trained half only); previously seen data, as in pretraining"
+                        )
+                        if share.checked and share.documents
+                        else share.note,
+                    },
+                )
     for report in reports:
         raise_for_pairs(report)

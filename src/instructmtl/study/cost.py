@@ -68,20 +68,35 @@ def model_shape(spec: ModelSpec) -> ModelShape:
     try:
         config = AutoConfig.from_pretrained(str(location.path_or_id), **kwargs)
     except OSError as err:
-        raise ConfigError(f"base.name_or_path={spec.name_or_path}: cannot read its config to price the study "
-                          f"({type(err).__name__}); offline, set base.name_or_path to a local model folder of the "
-                          "same architecture") from err
+        raise ConfigError(
+            f"base.name_or_path={spec.name_or_path}: cannot read its config to price the study "
+            f"({type(err).__name__}); offline, set base.name_or_path to a local model folder of the "
+            "same architecture"
+        ) from err
     with torch.device("meta"):
         model = AutoModelForCausalLM.from_config(config, trust_remote_code=spec.trust_remote_code)
     params = sum(p.numel() for p in model.parameters())
     embedding = model.get_input_embeddings().weight.numel()
     hidden = int(config.hidden_size)
-    return ModelShape(params, embedding, int(config.vocab_size), hidden, int(config.num_hidden_layers),
-                      int(config.num_attention_heads))
+    return ModelShape(
+        params,
+        embedding,
+        int(config.vocab_size),
+        hidden,
+        int(config.num_hidden_layers),
+        int(config.num_attention_heads),
+    )
 
 
-def prompt_lengths(tokenizer: PreTrainedTokenizerBase, splits: Sequence[TaskSplit], encodings: Sequence[str],
-                   *, instances: str, seed: int, max_length: int) -> PromptLengths:
+def prompt_lengths(
+    tokenizer: PreTrainedTokenizerBase,
+    splits: Sequence[TaskSplit],
+    encodings: Sequence[str],
+    *,
+    instances: str,
+    seed: int,
+    max_length: int,
+) -> PromptLengths:
     """Mean prefix, query and target tokens of ``encodings`` over a sample of ``splits``' instances.
 
     Args:
@@ -104,8 +119,10 @@ def prompt_lengths(tokenizer: PreTrainedTokenizerBase, splits: Sequence[TaskSpli
                     prompt = prompter.encode(inst)
                 except Exception:  # an instance that is its own demonstration candidate
                     continue
-                p, q, t = (len(tokenizer(text, add_special_tokens=False)["input_ids"])
-                           for text in (prompt.prefix, prompt.query, prompt.completion))
+                p, q, t = (
+                    len(tokenizer(text, add_special_tokens=False)["input_ids"])
+                    for text in (prompt.prefix, prompt.query, prompt.completion)
+                )
                 scale = min(1.0, max_length / max(p + q + t, 1))
                 prefixes.append(p * scale)
                 queries.append(q * scale)
@@ -130,19 +147,34 @@ def study_work(config: StudyConfig, base: ModelSpec) -> tuple[ModelShape, list[J
     tokenizer = load_tokenizer(base, padding_side="right")
     _, split = build_study_split(config.tasks)
     seed = config.seeds[0]
-    tune_len = prompt_lengths(tokenizer, split.train_tasks, config.tune.data.encodings, instances="train",
-                              seed=seed, max_length=config.tune.data.max_length)
-    icl_len = prompt_lengths(tokenizer, split.held_out_tasks, config.icl.encodings, instances="eval",
-                             seed=seed, max_length=config.icl.max_length)
+    tune_len = prompt_lengths(
+        tokenizer,
+        split.train_tasks,
+        config.tune.data.encodings,
+        instances="train",
+        seed=seed,
+        max_length=config.tune.data.max_length,
+    )
+    icl_len = prompt_lengths(
+        tokenizer,
+        split.held_out_tasks,
+        config.icl.encodings,
+        instances="eval",
+        seed=seed,
+        max_length=config.icl.max_length,
+    )
     mtl_tasks = stratified_tasks(split.train_tasks, config.icl.mtl_tasks)
-    mtl_len = prompt_lengths(tokenizer, mtl_tasks, [config.icl.mtl_encoding], instances="eval", seed=seed,
-                             max_length=config.icl.max_length)
+    mtl_len = prompt_lengths(
+        tokenizer, mtl_tasks, [config.icl.mtl_encoding], instances="eval", seed=seed, max_length=config.icl.max_length
+    )
     transfer = config.transfer
     ft_encodings = [transfer.encoding, *transfer.also_encodings]
-    ft_train_len = prompt_lengths(tokenizer, split.held_out_tasks, ft_encodings, instances="train", seed=seed,
-                                  max_length=transfer.max_length)
-    ft_eval_len = prompt_lengths(tokenizer, split.held_out_tasks, ft_encodings, instances="eval", seed=seed,
-                                 max_length=transfer.max_length)
+    ft_train_len = prompt_lengths(
+        tokenizer, split.held_out_tasks, ft_encodings, instances="train", seed=seed, max_length=transfer.max_length
+    )
+    ft_eval_len = prompt_lengths(
+        tokenizer, split.held_out_tasks, ft_encodings, instances="eval", seed=seed, max_length=transfer.max_length
+    )
     jobs = build_jobs(config, base)
     works = []
     for job in jobs:
@@ -151,13 +183,13 @@ def study_work(config: StudyConfig, base: ModelSpec) -> tuple[ModelShape, list[J
         elif job.stage == "eval":
             works.append(_eval_work(job.job_id, job.deps, config, split.held_out_tasks, mtl_tasks, icl_len, mtl_len))
         else:
-            works.append(_transfer_work(job.job_id, job.deps, config, split.held_out_tasks, ft_train_len,
-                                        ft_eval_len, shape))
+            works.append(
+                _transfer_work(job.job_id, job.deps, config, split.held_out_tasks, ft_train_len, ft_eval_len, shape)
+            )
     return shape, works
 
 
-def _tune_work(job_id: str, config: StudyConfig, arm_name: str, lengths: PromptLengths,
-               shape: ModelShape) -> JobWork:
+def _tune_work(job_id: str, config: StudyConfig, arm_name: str, lengths: PromptLengths, shape: ModelShape) -> JobWork:
     # A Jacobian aggregator (UPGrad over task groups) back-propagates one loss per group, but
     # torchjd batches those backward passes; on the default study its tune jobs took 1.0-1.3x a
     # mean-aggregated arm's, within the load's noise, so its tokens count once, like any arm's.
@@ -173,17 +205,34 @@ def _tune_work(job_id: str, config: StudyConfig, arm_name: str, lengths: PromptL
     trained = examples * lengths.example + replay_blocks * replay.block_len
     logits = examples * lengths.target + replay_blocks * replay.block_len
     trained_params = shape.params if arm.lora is None else max(1, shape.params // 100)
-    return JobWork(job_id, "tune", (), trained_tokens=trained, logit_tokens=logits,
-                   mean_length=lengths.example, trained_params=trained_params,
-                   micro_batch=t.micro_batch_size or t.batch_size, peak_length=t.data.max_length,
-                   bytes_per_activation=_bytes_per_activation(t.precision))
+    return JobWork(
+        job_id,
+        "tune",
+        (),
+        trained_tokens=trained,
+        logit_tokens=logits,
+        mean_length=lengths.example,
+        trained_params=trained_params,
+        micro_batch=t.micro_batch_size or t.batch_size,
+        peak_length=t.data.max_length,
+        bytes_per_activation=_bytes_per_activation(t.precision),
+    )
 
 
-def _eval_work(job_id: str, deps: tuple[str, ...], config: StudyConfig, held_out: Sequence[TaskSplit],
-               mtl_tasks: Sequence[TaskSplit], icl: PromptLengths, mtl: PromptLengths) -> JobWork:
+def _eval_work(
+    job_id: str,
+    deps: tuple[str, ...],
+    config: StudyConfig,
+    held_out: Sequence[TaskSplit],
+    mtl_tasks: Sequence[TaskSplit],
+    icl: PromptLengths,
+    mtl: PromptLengths,
+) -> JobWork:
     forward = logits = generated = 0.0
-    for splits, lengths, encodings, repeats in ((held_out, icl, config.icl.encodings, 1),
-                                                (mtl_tasks, mtl, [config.icl.mtl_encoding], 1)):
+    for splits, lengths, encodings, repeats in (
+        (held_out, icl, config.icl.encodings, 1),
+        (mtl_tasks, mtl, [config.icl.mtl_encoding], 1),
+    ):
         for s in splits:
             n = len(s.eval)
             choices = len(s.task.labels) if s.task.labels else 1
@@ -194,13 +243,29 @@ def _eval_work(job_id: str, deps: tuple[str, ...], config: StudyConfig, held_out
             logits += len(encodings) * repeats * (answer + gen)
             generated += len(encodings) * repeats * gen
     fit = len(mtl_tasks) * config.icl.mtl_fit_instances * mtl.example
-    return JobWork(job_id, "eval", deps, forward_tokens=forward + fit, logit_tokens=logits,
-                   generated_tokens=generated, mean_length=icl.example, micro_batch=config.icl.batch_size,
-                   peak_length=config.icl.max_length, bytes_per_activation=4)
+    return JobWork(
+        job_id,
+        "eval",
+        deps,
+        forward_tokens=forward + fit,
+        logit_tokens=logits,
+        generated_tokens=generated,
+        mean_length=icl.example,
+        micro_batch=config.icl.batch_size,
+        peak_length=config.icl.max_length,
+        bytes_per_activation=4,
+    )
 
 
-def _transfer_work(job_id: str, deps: tuple[str, ...], config: StudyConfig, held_out: Sequence[TaskSplit],
-                   train: PromptLengths, evaluation: PromptLengths, shape: ModelShape) -> JobWork:
+def _transfer_work(
+    job_id: str,
+    deps: tuple[str, ...],
+    config: StudyConfig,
+    held_out: Sequence[TaskSplit],
+    train: PromptLengths,
+    evaluation: PromptLengths,
+    shape: ModelShape,
+) -> JobWork:
     t = config.transfer
     encodings = 1 + len(t.also_encodings)
     trained = forward = logits = generated = 0.0
@@ -217,12 +282,22 @@ def _transfer_work(job_id: str, deps: tuple[str, ...], config: StudyConfig, held
         logits += models * (answer + gen)
         generated += models * gen
     trained_params = shape.params if t.mode == "full" else max(1, shape.params // 100)
-    return JobWork(job_id, "transfer", deps, trained_tokens=encodings * trained, forward_tokens=encodings * forward,
-                   logit_tokens=encodings * (logits + trained / max(train.example, 1) * train.target),
-                   generated_tokens=encodings * generated, mean_length=train.example, trained_params=trained_params,
-                   models_in_memory=min(t.grid_max_members, max(1, len(held_out))) if t.mode == "full" else 1,
-                   micro_batch=t.batch_size, peak_length=t.max_length,
-                   bytes_per_activation=_bytes_per_activation(t.precision), grid_memory_gib=t.grid_memory_gb)
+    return JobWork(
+        job_id,
+        "transfer",
+        deps,
+        trained_tokens=encodings * trained,
+        forward_tokens=encodings * forward,
+        logit_tokens=encodings * (logits + trained / max(train.example, 1) * train.target),
+        generated_tokens=encodings * generated,
+        mean_length=train.example,
+        trained_params=trained_params,
+        models_in_memory=min(t.grid_max_members, max(1, len(held_out))) if t.mode == "full" else 1,
+        micro_batch=t.batch_size,
+        peak_length=t.max_length,
+        bytes_per_activation=_bytes_per_activation(t.precision),
+        grid_memory_gib=t.grid_memory_gb,
+    )
 
 
 def planning_base(config: StudyConfig) -> ModelSpec:
@@ -242,9 +317,11 @@ def planning_base(config: StudyConfig) -> ModelSpec:
 
     folder = shipped_dir(preset)
     if not (folder / METADATA_FILE).is_file():
-        raise ConfigError(f"base.name_or_path=builtin:{preset}: no shipped model to read its shape and tokenizer "
-                          f"from; run `instructmtl pretrain --preset {preset}` and plan with base.name_or_path "
-                          "set to its folder")
+        raise ConfigError(
+            f"base.name_or_path=builtin:{preset}: no shipped model to read its shape and tokenizer "
+            f"from; run `instructmtl pretrain --preset {preset}` and plan with base.name_or_path "
+            "set to its folder"
+        )
     return config.base.model_copy(update={"name_or_path": str(folder)})
 
 
@@ -259,5 +336,9 @@ def estimate_fact(config: StudyConfig, base: ModelSpec, device: DeviceClass) -> 
     """The study's cost estimate as the setup records it (fact ``cost.estimate``), for the report's appendix."""
     shape, works = study_work(config, base)
     estimate = estimate_study(works, shape, device, config.executor.workers)
-    return {"device": device.as_dict(), "workers": estimate.workers, "stages": estimate.stage_totals(),
-            "wall_seconds": estimate.wall_seconds}
+    return {
+        "device": device.as_dict(),
+        "workers": estimate.workers,
+        "stages": estimate.stage_totals(),
+        "wall_seconds": estimate.wall_seconds,
+    }

@@ -73,8 +73,9 @@ def run_local(jobs: Sequence[Job], ctx: StudyContext, done: set[str], workers: i
             raise
 
 
-def run_ray(jobs: Sequence[Job], ctx: StudyContext, done: set[str], workers: int, address: str | None,
-            on_done: OnDone) -> None:
+def run_ray(
+    jobs: Sequence[Job], ctx: StudyContext, done: set[str], workers: int, address: str | None, on_done: OnDone
+) -> None:
     """Runs the pending jobs as Ray tasks, at most ``workers`` at once."""
     try:
         import ray
@@ -82,20 +83,38 @@ def run_ray(jobs: Sequence[Job], ctx: StudyContext, done: set[str], workers: int
         raise ConfigError("executor 'ray' needs Ray: pip install 'instructmtl[ray]'") from None
     started_here = not ray.is_initialized()
     if started_here:
-        ray.init(address=address, num_cpus=None if address else workers, include_dashboard=False,
-                 log_to_driver=False, ignore_reinit_error=True)
+        ray.init(
+            address=address,
+            num_cpus=None if address else workers,
+            include_dashboard=False,
+            log_to_driver=False,
+            ignore_reinit_error=True,
+        )
     remote = ray.remote(num_cpus=1)(execute)
     try:
         # ray's stubs type a remote function by its required parameters only; execute's third is optional
-        _schedule(jobs, done, lambda job: _RayFuture(remote.remote(job, ctx, 1)), on_done,  # type: ignore[call-arg]
-                  limit=workers, waiter=_ray_wait)
+        _schedule(
+            jobs,
+            done,
+            lambda job: _RayFuture(remote.remote(job, ctx, 1)),  # type: ignore[call-arg]
+            on_done,
+            limit=workers,
+            waiter=_ray_wait,
+        )
     finally:
         if started_here:
             ray.shutdown()
 
 
-def _schedule(jobs: Sequence[Job], done: set[str], submit: Callable[[Job], P], on_done: OnDone, *,
-              limit: int | None, waiter: Callable[[list[P]], list[P]]) -> None:
+def _schedule(
+    jobs: Sequence[Job],
+    done: set[str],
+    submit: Callable[[Job], P],
+    on_done: OnDone,
+    *,
+    limit: int | None,
+    waiter: Callable[[list[P]], list[P]],
+) -> None:
     """Keeps submitting ready jobs until all are done; a failed job stops the study (after running ones end)."""
     running: dict[P, Job] = {}
     started: set[str] = set()

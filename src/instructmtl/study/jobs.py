@@ -90,8 +90,14 @@ def build_jobs(config: StudyConfig, base: ModelSpec) -> list[Job]:
             jobs.append(Job(tune_id, "tune", (), arm.name, seed))
             tune = config.tune_config(arm, seed, base)
             for step in tune.checkpoint_steps():
-                ref = CheckpointRef(f"{arm.name}-seed{seed}-step{step}", arm.name, seed, step, step / tune.steps,
-                                    f"{arm.name}-seed{seed}")
+                ref = CheckpointRef(
+                    f"{arm.name}-seed{seed}-step{step}",
+                    arm.name,
+                    seed,
+                    step,
+                    step / tune.steps,
+                    f"{arm.name}-seed{seed}",
+                )
                 jobs += _evaluations(ref, (tune_id,))
     return jobs
 
@@ -136,13 +142,34 @@ def _run_tune(job: Job, ctx: StudyContext, store: ResultsStore) -> tuple[list[Sc
     config = ctx.config.tune_config(arm, job.seed, ctx.base)
     result = tune_workflow.main(config, run_dir(ctx.out_dir, job.arm, job.seed), progress=False)
     run_id = f"{job.arm}-seed{job.seed}"
-    store.record_run(RunRecord(run_id, ctx.study_id, job.arm, job.seed, "tune", "done", seconds=result.seconds,
-                               examples_seen=result.examples_seen, task_counts=result.task_counts,
-                               summary={"padding_fraction": result.padding_fraction}))
+    store.record_run(
+        RunRecord(
+            run_id,
+            ctx.study_id,
+            job.arm,
+            job.seed,
+            "tune",
+            "done",
+            seconds=result.seconds,
+            examples_seen=result.examples_seen,
+            task_counts=result.task_counts,
+            summary={"padding_fraction": result.padding_fraction},
+        )
+    )
     store.record_fact(ctx.study_id, f"tune.{run_id}", {"instructions": result.examples_seen}, job.job_id)
     for step, path in sorted(result.checkpoints.items()):
-        store.record_checkpoint(CheckpointRecord(f"{run_id}-step{step}", run_id, job.arm, job.seed, step,
-                                                 step / config.steps, str(path), step * config.batch_size))
+        store.record_checkpoint(
+            CheckpointRecord(
+                f"{run_id}-step{step}",
+                run_id,
+                job.arm,
+                job.seed,
+                step,
+                step / config.steps,
+                str(path),
+                step * config.batch_size,
+            )
+        )
     return [], []
 
 
@@ -152,11 +179,18 @@ def _run_eval(job: Job, ctx: StudyContext, store: ResultsStore) -> tuple[list[Sc
     _, split = build_study_split(cfg.tasks)
     path = checkpoint_path(ctx, ref)
     drawn = None if ref.step == 0 else read_checkpoint_metadata(path).get("drawn_instances")
-    result = icl_eval.main(cfg.icl, ctx.base.model_copy(update={"name_or_path": str(path)}), split, job.seed,
-                           cfg.tune.data.encodings, drawn)
+    result = icl_eval.main(
+        cfg.icl,
+        ctx.base.model_copy(update={"name_or_path": str(path)}),
+        split,
+        job.seed,
+        cfg.tune.data.encodings,
+        drawn,
+    )
     store.record_fact(ctx.study_id, f"mtl_fit.{ref.checkpoint_id}", result.fit_plan, job.job_id)
-    predictions = [Prediction(task, p.instance_id, p.prediction, p.references, p.score)
-                   for task, p in result.predictions]
+    predictions = [
+        Prediction(task, p.instance_id, p.prediction, p.references, p.score) for task, p in result.predictions
+    ]
     return [_row(ctx, ref, r) for r in result.records], predictions
 
 
@@ -166,9 +200,25 @@ def _run_transfer(job: Job, ctx: StudyContext, store: ResultsStore) -> tuple[lis
     model = ctx.base.model_copy(update={"name_or_path": str(checkpoint_path(ctx, ref))})
     result = transfer.main(ctx.config.transfer, model, ref.checkpoint_id, split.held_out_tasks, job.seed)
     # the evaluation side names metrics as str; ScoreRow checks every choice when it is built
-    rows = [ScoreRow(ctx.study_id, ref.checkpoint_id, ref.arm, ref.seed, ref.step, c.task, "held_out", "finetune",
-                     c.encoding, c.n, cast(MetricName, c.metric), c.value, c.n_instances, c.subset)
-            for c in result.cells]
+    rows = [
+        ScoreRow(
+            ctx.study_id,
+            ref.checkpoint_id,
+            ref.arm,
+            ref.seed,
+            ref.step,
+            c.task,
+            "held_out",
+            "finetune",
+            c.encoding,
+            c.n,
+            cast(MetricName, c.metric),
+            c.value,
+            c.n_instances,
+            c.subset,
+        )
+        for c in result.cells
+    ]
     predictions = [Prediction(p.task, p.instance_id, p.prediction, p.references, p.score) for p in result.predictions]
     return rows, predictions
 
@@ -178,16 +228,32 @@ def _checkpoint(job: Job, ctx: StudyContext, store: ResultsStore) -> CheckpointR
     assert ref is not None, job.job_id  # eval/transfer jobs always carry one (build_jobs)
     if ref.step == 0:
         store.record_run(RunRecord(ref.run_id, ctx.study_id, BASE_ARM, ref.seed, "base", "done"))
-        store.record_checkpoint(CheckpointRecord(ref.checkpoint_id, ref.run_id, BASE_ARM, ref.seed, 0, 0.0,
-                                                 str(checkpoint_path(ctx, ref)), 0))
+        store.record_checkpoint(
+            CheckpointRecord(
+                ref.checkpoint_id, ref.run_id, BASE_ARM, ref.seed, 0, 0.0, str(checkpoint_path(ctx, ref)), 0
+            )
+        )
     return ref
 
 
 def _row(ctx: StudyContext, ref: CheckpointRef, r: ScoreRecord) -> ScoreRow:
     # the evaluation side types these choices as str; ScoreRow checks each one when it is built
-    return ScoreRow(ctx.study_id, ref.checkpoint_id, ref.arm, ref.seed, ref.step, r.task, cast(TaskRole, r.task_role),
-                    cast(Measure, r.measure), r.encoding, r.k, cast(MetricName, r.metric), r.value, r.n_instances,
-                    r.subset)
+    return ScoreRow(
+        ctx.study_id,
+        ref.checkpoint_id,
+        ref.arm,
+        ref.seed,
+        ref.step,
+        r.task,
+        cast(TaskRole, r.task_role),
+        cast(Measure, r.measure),
+        r.encoding,
+        r.k,
+        cast(MetricName, r.metric),
+        r.value,
+        r.n_instances,
+        r.subset,
+    )
 
 
 _RUNNERS = {"tune": _run_tune, "eval": _run_eval, "transfer": _run_transfer}

@@ -90,9 +90,16 @@ def main(config: StudyConfig, console: Console | None = None) -> StudyResult:
 
     report_started = time.perf_counter()
     settings = analysis_settings(dump_yaml(config), str(out / "config.yaml"))
-    built = build_report(ctx.store_path, out, baseline_arm=settings.baseline_arm, replay_arms=settings.replay_arms,
-                         excluded_arms=settings.excluded_arms, seed=settings.seed, n_resamples=settings.n_resamples,
-                         study_id=study_id)
+    built = build_report(
+        ctx.store_path,
+        out,
+        baseline_arm=settings.baseline_arm,
+        replay_arms=settings.replay_arms,
+        excluded_arms=settings.excluded_arms,
+        seed=settings.seed,
+        n_resamples=settings.n_resamples,
+        study_id=study_id,
+    )
     stage_seconds["report"] += time.perf_counter() - report_started
     return StudyResult(out, built.markdown, built.html, dict(stage_seconds), ran, skipped, built.claims)
 
@@ -108,8 +115,13 @@ def _record_setup_facts(config: StudyConfig, ctx: StudyContext, store: ResultsSt
     baseline = config.analysis.baseline_arm or config.arms[0].name
     for name, value in setup_facts(split, config.arms, baseline, config.tune.data.encodings).items():
         store.record_fact(ctx.study_id, name, value, "setup")
-    record_corpus_facts(config, split, ctx.base, list(store.facts(ctx.study_id)),
-                        lambda name, value: store.record_fact(ctx.study_id, name, value, "setup"))
+    record_corpus_facts(
+        config,
+        split,
+        ctx.base,
+        list(store.facts(ctx.study_id)),
+        lambda name, value: store.record_fact(ctx.study_id, name, value, "setup"),
+    )
     store.record_fact(ctx.study_id, "notes.validity", validity_notes(config, ctx.base), "setup")
     _record_cost_estimate(config, ctx, store)
 
@@ -129,15 +141,25 @@ def _record_cost_estimate(config: StudyConfig, ctx: StudyContext, store: Results
     store.record_fact(ctx.study_id, "cost.estimate", value, "setup")
 
 
-def _run_jobs(config: StudyConfig, ctx: StudyContext, jobs: list[Job], done: set[str],
-              stage_seconds: defaultdict[str, float]) -> int:
+def _run_jobs(
+    config: StudyConfig, ctx: StudyContext, jobs: list[Job], done: set[str], stage_seconds: defaultdict[str, float]
+) -> int:
     counts = Counter(job.stage for job in jobs)
-    progress = Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), TimeRemainingColumn())
+    progress = Progress(
+        TextColumn("{task.description:<10}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
     ran = 0
     with progress:
-        bars = {stage: progress.add_task(stage, total=n, completed=sum(
-            1 for j in jobs if j.stage == stage and j.job_id in done)) for stage, n in counts.items()}
+        bars = {
+            stage: progress.add_task(
+                stage, total=n, completed=sum(1 for j in jobs if j.stage == stage and j.job_id in done)
+            )
+            for stage, n in counts.items()
+        }
         last = [time.perf_counter()]
 
         def on_done(job: Job, did_run: bool) -> None:

@@ -52,13 +52,22 @@ def split_facts(split: StudySplit) -> dict[str, object]:
     leaks = demonstration_leaks(split.held_out_tasks)
     n_eval = sum(len(s.eval) for s in split.held_out_tasks)
     return {
-        "leakage.split": {"hits": 0, "checked": True,
-                          "detail": f"{n_eval} held-out eval inputs vs every training instance: none shared "
-                                    "(the split refuses a study otherwise)"},
-        "leakage.demonstrations": {"hits": len(leaks), "checked": True,
-                                   "detail": (f"held-out eval inputs shown as demonstrations: {', '.join(leaks[:5])}"
-                                              if leaks else f"{n_eval} held-out eval inputs vs every demonstration "
-                                              "(positive examples, few-shot instances): none shared")},
+        "leakage.split": {
+            "hits": 0,
+            "checked": True,
+            "detail": f"{n_eval} held-out eval inputs vs every training instance: none shared "
+            "(the split refuses a study otherwise)",
+        },
+        "leakage.demonstrations": {
+            "hits": len(leaks),
+            "checked": True,
+            "detail": (
+                f"held-out eval inputs shown as demonstrations: {', '.join(leaks[:5])}"
+                if leaks
+                else f"{n_eval} held-out eval inputs vs every demonstration "
+                "(positive examples, few-shot instances): none shared"
+            ),
+        },
     }
 
 
@@ -79,8 +88,11 @@ def chance_levels(held_out: Sequence[TaskSplit]) -> dict[str, dict[str, object]]
             continue
         if label_set(split.task) is not None:
             counts = Counter(inst.outputs[0].strip() for inst in split.eval)
-            levels[split.name] = {"metric": "accuracy", "value": counts.most_common(1)[0][1] / len(split.eval),
-                                  "baseline": "majority label"}
+            levels[split.name] = {
+                "metric": "accuracy",
+                "value": counts.most_common(1)[0][1] / len(split.eval),
+                "baseline": "majority label",
+            }
             continue
         echo = float(np.mean([rouge_l(inst.input, inst.outputs) for inst in split.eval]))
         answers = Counter(inst.outputs[0] for inst in split.train) or Counter(

@@ -38,15 +38,19 @@ def base_notes(base: ModelSpec, *, builtin: bool) -> list[str]:
     notes = []
     name = base.name_or_path
     if _TUNED_NAME.search(name):
-        notes.append(f"The base model ({name}) is already instruction-tuned: early gains may be adaptation to this "
-                     "study's prompt format rather than new ability, and its own instruction data may resemble "
-                     "the held-out tasks.")
+        notes.append(
+            f"The base model ({name}) is already instruction-tuned: early gains may be adaptation to this "
+            "study's prompt format rather than new ability, and its own instruction data may resemble "
+            "the held-out tasks."
+        )
     location = resolve_model_location(base)
     if location.gguf_file is not None:
         quant = _GGUF_QUANT.search(location.gguf_file.replace(".", " "))
         if quant is not None:
-            notes.append(f"The base model's weights were dequantized from a {quant.group(1).upper()} GGUF file "
-                         f"({location.gguf_file}): early gains may be recovery from quantization error.")
+            notes.append(
+                f"The base model's weights were dequantized from a {quant.group(1).upper()} GGUF file "
+                f"({location.gguf_file}): early gains may be recovery from quantization error."
+            )
     return notes
 
 
@@ -54,13 +58,16 @@ def replay_notes(config: StudyConfig) -> list[str]:
     """Notes on replay text that is not the base model's own pretraining data."""
     if config.builtin_preset is not None:
         return []  # the built-in base was pretrained on the built-in corpus: its replay is previously seen data
-    synthetic = sorted(a.name for a in config.arms
-                       if a.replay.ratio > 0 and isinstance(a.replay.corpus, BuiltinCorpusConfig))
+    synthetic = sorted(
+        a.name for a in config.arms if a.replay.ratio > 0 and isinstance(a.replay.corpus, BuiltinCorpusConfig)
+    )
     if not synthetic:
         return []
-    return [f"Replay arm(s) {', '.join(synthetic)} replay instructmtl's built-in synthetic corpus, which is not this "
-            "base model's pretraining data: claim 4 then measures training on other text, not replay of "
-            "previously seen data; name a corpus of the model's own kind of text in replay.corpus."]
+    return [
+        f"Replay arm(s) {', '.join(synthetic)} replay instructmtl's built-in synthetic corpus, which is not this "
+        "base model's pretraining data: claim 4 then measures training on other text, not replay of "
+        "previously seen data; name a corpus of the model's own kind of text in replay.corpus."
+    ]
 
 
 def validity_notes(config: StudyConfig, base: ModelSpec) -> list[str]:

@@ -75,7 +75,9 @@ def load_hub_dataset(name: str, split: str | None = None) -> TaskCollection:
     except (FileNotFoundError, ConnectionError, ValueError) as err:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise TaskFormatError(
-            source, "<dataset>", f"cannot be loaded ({reason})",
+            source,
+            "<dataset>",
+            f"cannot be loaded ({reason})",
             "check the name or path (hub datasets need network access)",
         ) from None
     return _collect(_one_split(data, source, None), source)

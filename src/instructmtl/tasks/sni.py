@@ -75,8 +75,7 @@ def read_split(folder: Path, tasks: dict[str, Task]) -> Split:
     for side in _REQUIRED_SIDES:
         if not (folder / SPLIT_FILES[side]).is_file():
             raise SplitError(
-                f"{folder}: split has no {SPLIT_FILES[side]}; fix: add it (one task name per line) "
-                "or remove the folder"
+                f"{folder}: split has no {SPLIT_FILES[side]}; fix: add it (one task name per line) or remove the folder"
             )
     sides = {
         side: _read_names(folder / filename, tasks)

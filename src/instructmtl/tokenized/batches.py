@@ -63,8 +63,15 @@ class MicroBatch:
             return t.to(device, non_blocking=True)
 
         return MicroBatch(
-            move(self.input_ids), move(self.attention_mask), move(self.position_ids), move(self.labels),
-            move(self.marker), self.keep, self.tasks, self.groups, self.real_tokens,
+            move(self.input_ids),
+            move(self.attention_mask),
+            move(self.position_ids),
+            move(self.labels),
+            move(self.marker),
+            self.keep,
+            self.tasks,
+            self.groups,
+            self.real_tokens,
         )
 
 
@@ -95,8 +102,15 @@ def collate(examples: Sequence[TrainExample], pad_id: int) -> MicroBatch:
             marker[row, keep - 1 - ex.n_marker_tokens :] = True
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
     return MicroBatch(
-        ids, mask, positions, labels, marker, keep,
-        tuple(ex.task for ex in examples), tuple(ex.group for ex in examples), int(mask.sum()),
+        ids,
+        mask,
+        positions,
+        labels,
+        marker,
+        keep,
+        tuple(ex.task for ex in examples),
+        tuple(ex.group for ex in examples),
+        int(mask.sum()),
     )
 
 
@@ -124,8 +138,9 @@ def length_grouped(
     """
     ordered = sorted(examples, key=lambda ex: len(ex.input_ids))
     # sorted by length, so a run's longest row is its last
-    _, runs = cheapest_runs(len(ordered), micro_batch_size,
-                            lambda begin, end: (end - begin) * len(ordered[end - 1].input_ids) + overhead)
+    _, runs = cheapest_runs(
+        len(ordered), micro_batch_size, lambda begin, end: (end - begin) * len(ordered[end - 1].input_ids) + overhead
+    )
     return [list(ordered[begin:end]) for begin, end in runs]
 
 
@@ -144,8 +159,10 @@ def per_example_nll(model: torch.nn.Module, batch: MicroBatch) -> tuple[torch.Te
         use_cache=False,
     ).logits[:, :-1]
     losses = F.cross_entropy(
-        logits.float().reshape(-1, logits.shape[-1]), batch.labels.reshape(-1),
-        ignore_index=IGNORE_INDEX, reduction="none",
+        logits.float().reshape(-1, logits.shape[-1]),
+        batch.labels.reshape(-1),
+        ignore_index=IGNORE_INDEX,
+        reduction="none",
     ).view(batch.labels.shape)
     counts = (batch.labels != IGNORE_INDEX).sum(-1)
     marker_nll = (losses.detach() * batch.marker).sum(-1)

@@ -51,9 +51,7 @@ class TrainExample:
         return 0 if self.content_end is None else len(self.input_ids) - self.content_end
 
 
-def tokenize_prompt(
-    prompt: Prompt, group: str, tokenizer: PreTrainedTokenizerBase, max_length: int
-) -> TrainExample:
+def tokenize_prompt(prompt: Prompt, group: str, tokenizer: PreTrainedTokenizerBase, max_length: int) -> TrainExample:
     """Tokenizes one prompt and its completion exactly as the evaluation scorers read them.
 
     The ids are lm-evaluation-harness's split of ``text + completion`` (see

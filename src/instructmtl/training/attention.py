@@ -40,8 +40,9 @@ def sdpa_fp32_on_cpu(
     if query.device.type == "cpu" and bf16_autocast:
         # autocast would cast SDPA's inputs back to bf16 (query and key arrive in fp32 from the rotary product)
         with torch.autocast("cpu", enabled=False):
-            out, weights = sdpa_attention_forward(module, query.float(), key.float(), value.float(), attention_mask,
-                                                  **kwargs)
+            out, weights = sdpa_attention_forward(
+                module, query.float(), key.float(), value.float(), attention_mask, **kwargs
+            )
         return out.to(torch.bfloat16), weights
     return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
 
@@ -59,4 +60,3 @@ def use_fp32_attention_for_cpu_bf16(model: torch.nn.Module, mixed_precision: str
     _register()
     model.set_attn_implementation(NAME)  # type: ignore[operator]  # a PreTrainedModel (it has a config)
     return True
-

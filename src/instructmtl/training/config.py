@@ -108,8 +108,9 @@ class LoraConfig(BaseModel):
     alpha: float = 16.0
     dropout: float = Field(0.0, ge=0.0, lt=1.0)
     target_modules: list[str] | None = Field(
-        None, description="modules that get adapters; None: peft's default for the model's architecture "
-        "(q_proj and v_proj for Llama, query_key_value for GPT-NeoX / Pythia)"
+        None,
+        description="modules that get adapters; None: peft's default for the model's architecture "
+        "(q_proj and v_proj for Llama, query_key_value for GPT-NeoX / Pythia)",
     )
 
 

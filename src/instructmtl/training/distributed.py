@@ -34,8 +34,10 @@ def launched_world_size(env: Mapping[str, str]) -> int:
     except ValueError:
         world = 0
     if world < 1:
-        raise ConfigError(f"environment variable WORLD_SIZE={raw!r} is not a positive integer; unset it or launch "
-                          "with torchrun / accelerate launch, which set it")
+        raise ConfigError(
+            f"environment variable WORLD_SIZE={raw!r} is not a positive integer; unset it or launch "
+            "with torchrun / accelerate launch, which set it"
+        )
     return world
 
 

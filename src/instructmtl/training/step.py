@@ -239,4 +239,3 @@ def aggregated_step(
     write_flat_grad(params, update, add=True)
     stats.loss = stats.target_sum() / max(stats.target_count(), 1)
     return stats
-

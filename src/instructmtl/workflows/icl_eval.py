@@ -72,15 +72,39 @@ def main(
     """
     loaded = load_model(model)
     mtl_tasks = stratified_tasks(split.train_tasks, config.mtl_tasks)
-    icl = evaluate_tasks(loaded.model, loaded.tokenizer, split.held_out_tasks, config.encodings,
-                         measure="icl", role="held_out", halves=True,
-                         seed=seed, max_length=config.max_length, batch_size=config.batch_size)
-    gen = evaluate_tasks(loaded.model, loaded.tokenizer, mtl_tasks, [config.mtl_encoding],
-                         measure="mtl_gen", role="train",
-                         seed=seed, max_length=config.max_length, batch_size=config.batch_size)
+    icl = evaluate_tasks(
+        loaded.model,
+        loaded.tokenizer,
+        split.held_out_tasks,
+        config.encodings,
+        measure="icl",
+        role="held_out",
+        halves=True,
+        seed=seed,
+        max_length=config.max_length,
+        batch_size=config.batch_size,
+    )
+    gen = evaluate_tasks(
+        loaded.model,
+        loaded.tokenizer,
+        mtl_tasks,
+        [config.mtl_encoding],
+        measure="mtl_gen",
+        role="train",
+        seed=seed,
+        max_length=config.max_length,
+        batch_size=config.batch_size,
+    )
     plan = fit_plan(mtl_tasks, fit_encodings, seed, config.mtl_fit_instances, drawn)
-    fit = evaluate_fit(loaded.model, loaded.tokenizer, mtl_tasks, config.mtl_encoding,
-                       instances=plan.instances, seed=seed, max_length=config.max_length,
-                       batch_size=config.batch_size)
+    fit = evaluate_fit(
+        loaded.model,
+        loaded.tokenizer,
+        mtl_tasks,
+        config.mtl_encoding,
+        instances=plan.instances,
+        seed=seed,
+        max_length=config.max_length,
+        batch_size=config.batch_size,
+    )
     predictions = [(task, p) for out in (icl, gen) for (task, _), preds in out.predictions.items() for p in preds]
     return IclEvalResult([*icl.records, *gen.records, *fit], predictions, plan.summary())

@@ -74,8 +74,9 @@ class TransferJobResult:
     predictions: list[FinetunePrediction]
 
 
-def main(config: FinetuneConfig, model: ModelSpec, checkpoint_id: str, held_out: Sequence[TaskSplit],
-         seed: int) -> TransferJobResult:
+def main(
+    config: FinetuneConfig, model: ModelSpec, checkpoint_id: str, held_out: Sequence[TaskSplit], seed: int
+) -> TransferJobResult:
     """Fine-tunes one model on every held-out task for every n, encoding and repeat of ``seed``.
 
     Args:
@@ -96,8 +97,10 @@ def main(config: FinetuneConfig, model: ModelSpec, checkpoint_id: str, held_out:
         repeats: dict[tuple[str, str, int, str, str], list[tuple[float, int]]] = {}
         for s in result.scores:
             repeats.setdefault((s.task, s.encoding, s.n, s.metric, s.subset), []).append((s.value, s.n_instances))
-        cells += [TransferCell(task, enc, n, metric, sum(v for v, _ in values) / len(values), values[0][1], subset)
-                  for (task, enc, n, metric, subset), values in repeats.items()]
+        cells += [
+            TransferCell(task, enc, n, metric, sum(v for v, _ in values) / len(values), values[0][1], subset)
+            for (task, enc, n, metric, subset), values in repeats.items()
+        ]
         predictions += [p for p in result.predictions if p.seed == seeds[0]]
     return TransferJobResult(cells, predictions)
 
@@ -178,8 +181,10 @@ def _chosen_held_out(study: StudySplit, only: Sequence[str], split: str | None) 
     held = [s for s in study.held_out_tasks if not only or s.name in only]
     missing = sorted(set(only) - {s.name for s in held})
     if missing:
-        raise ConfigError(f"--task {missing[0]}: not a held-out task of split '{split}'; "
-                          f"choose from {', '.join(study.held_out_names)}")
+        raise ConfigError(
+            f"--task {missing[0]}: not a held-out task of split '{split}'; "
+            f"choose from {', '.join(study.held_out_names)}"
+        )
     return held
 
 

@@ -163,8 +163,14 @@ def main(config: TuneConfig, run_dir: Path, progress: bool = True) -> TuneResult
     accelerator = _start_accelerator(config, run_dir)
     loaded = load_model(config.model)
     _, study = build_study_split(config.tasks)
-    data = build_instruction_data(study.train_tasks, config.data.encodings, loaded.tokenizer, config.data.max_length,
-                                  config.arm.groups, config.seed)
+    data = build_instruction_data(
+        study.train_tasks,
+        config.data.encodings,
+        loaded.tokenizer,
+        config.data.max_length,
+        config.arm.groups,
+        config.seed,
+    )
     strategies = _build_strategies(config.arm)
     replay_source = _replay_source(config.arm, strategies, study)
     anchor = _make_anchor(loaded.model, loaded.tokenizer, strategies.regularizer, replay_source, config)
@@ -172,8 +178,16 @@ def main(config: TuneConfig, run_dir: Path, progress: bool = True) -> TuneResult
     state = _resume(run_dir, trainee, config)
     if accelerator.is_main_process:
         (run_dir / "config.yaml").write_text(dump_yaml(config))
-    run = _Run(config, run_dir, data, loaded.tokenizer, strategies, anchor, trainee,
-               _layout(config, loaded.tokenizer.pad_token_id))
+    run = _Run(
+        config,
+        run_dir,
+        data,
+        loaded.tokenizer,
+        strategies,
+        anchor,
+        trainee,
+        _layout(config, loaded.tokenizer.pad_token_id),
+    )
 
     replay = _replay_stream(replay_source, loaded.tokenizer, config.arm, config.seed, state.replay_blocks_used)
     log = _Log(run_dir / "log.jsonl", state.step, accelerator.is_main_process)
@@ -198,8 +212,9 @@ def main(config: TuneConfig, run_dir: Path, progress: bool = True) -> TuneResult
 
 def _start_accelerator(config: TuneConfig, run_dir: Path) -> Accelerator:
     """The accelerator (precision, trackers), with the launch checked and the global seed set."""
-    accelerator = Accelerator(mixed_precision=resolve_precision(config.precision), log_with=config.trackers or None,
-                              project_dir=str(run_dir))
+    accelerator = Accelerator(
+        mixed_precision=resolve_precision(config.precision), log_with=config.trackers or None, project_dir=str(run_dir)
+    )
     check_launch(accelerator)
     set_seed(config.seed)
     if config.trackers:
@@ -226,8 +241,13 @@ def _replay_source(arm: ArmConfig, strategies: _Strategies, study: StudySplit) -
     return build_source(arm.replay.corpus_for(held_out_categories))
 
 
-def _make_anchor(model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, regularizer: mtl.Regularizer,
-                 source: CorpusSource | None, config: TuneConfig) -> mtl.Anchor:
+def _make_anchor(
+    model: torch.nn.Module,
+    tokenizer: PreTrainedTokenizerBase,
+    regularizer: mtl.Regularizer,
+    source: CorpusSource | None,
+    config: TuneConfig,
+) -> mtl.Anchor:
     """The regularizer's anchor, made from the base model before any step.
 
     A resumed run makes it again here: the base weights and the Fisher's corpus batches
@@ -237,8 +257,13 @@ def _make_anchor(model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, reg
     return regularizer.make_anchor(model, fisher)
 
 
-def _prepare(model: torch.nn.Module, accelerator: Accelerator, config: TuneConfig, weighting: mtl.LossWeighting,
-             data: InstructionData) -> _Trainee:
+def _prepare(
+    model: torch.nn.Module,
+    accelerator: Accelerator,
+    config: TuneConfig,
+    weighting: mtl.LossWeighting,
+    data: InstructionData,
+) -> _Trainee:
     """The model made trainable (attention precision, LoRA, checkpointing) with its optimizer and scheduler."""
     use_fp32_attention_for_cpu_bf16(model, accelerator.mixed_precision, accelerator.device)
     if config.arm.lora is not None:
@@ -249,9 +274,12 @@ def _prepare(model: torch.nn.Module, accelerator: Accelerator, config: TuneConfi
     model.train()
     weighting_state = weighting.init_state(sorted(set(data.groups.values())), accelerator.device)
     optimizer = _optimizer(model, weighting_state.parameters(), config)
-    scheduler = get_scheduler(config.optim.schedule, optimizer,
-                              num_warmup_steps=math.ceil(config.optim.warmup * config.steps),
-                              num_training_steps=config.steps)
+    scheduler = get_scheduler(
+        config.optim.schedule,
+        optimizer,
+        num_warmup_steps=math.ceil(config.optim.warmup * config.steps),
+        num_training_steps=config.steps,
+    )
     model, optimizer = accelerator.prepare(model, optimizer)  # the scheduler steps once per optimizer step, unprepared
     params = [p for p in model.parameters() if p.requires_grad]
     return _Trainee(accelerator, model, params, optimizer, scheduler, weighting_state)
@@ -271,16 +299,22 @@ def _resume(run_dir: Path, trainee: _Trainee, config: TuneConfig) -> TrainerStat
             f"{run_dir}: holds a run of another config (hash {state.config_hash}, this one {expected}); "
             "choose another output directory, or delete that one to start over"
         )
-    trainee.weighting_state.load_state_dict({k.removeprefix("weighting."): v for k, v in extra_tensors.items()
-                                             if k.startswith("weighting.")})
+    trainee.weighting_state.load_state_dict(
+        {k.removeprefix("weighting."): v for k, v in extra_tensors.items() if k.startswith("weighting.")}
+    )
     return state
 
 
 def _layout(config: TuneConfig, pad_id: int) -> _Layout:
     arm = config.arm
-    return _Layout(homogeneous=arm.batching.name == "homogeneous", grouped=arm.uses_groups,
-                   aggregated=arm.aggregator.name != "mean", micro_batch_size=config.micro_batch_size,
-                   pad_id=pad_id, seed=config.seed)
+    return _Layout(
+        homogeneous=arm.batching.name == "homogeneous",
+        grouped=arm.uses_groups,
+        aggregated=arm.aggregator.name != "mean",
+        micro_batch_size=config.micro_batch_size,
+        pad_id=pad_id,
+        seed=config.seed,
+    )
 
 
 # ---- run ------------------------------------------------------------------------------------------
@@ -304,8 +338,9 @@ def _train(run: _Run, state: TrainerState, replay: Iterator[torch.Tensor], log: 
     return padding
 
 
-def _train_step(run: _Run, state: TrainerState, replay: Iterator[torch.Tensor],
-                step: int) -> tuple[StepStats, dict[str, object]]:
+def _train_step(
+    run: _Run, state: TrainerState, replay: Iterator[torch.Tensor], step: int
+) -> tuple[StepStats, dict[str, object]]:
     """Draws, runs and applies one optimizer step; returns what it measured and its log row."""
     config, trainee = run.config, run.trainee
     batch = _draw_step(run, state, replay, step)
@@ -390,19 +425,24 @@ def _run_step(trainee: _Trainee, strategies: _Strategies, layout: _Layout, batch
     by_group = _batches_by_group(examples, layout.micro_batch_size, layout.pad_id, device)
     if layout.aggregated:
         generator = torch.Generator().manual_seed(layout.seed * 1_000_003 + step)
-        return aggregated_step(trainee.model, trainee.accelerator, by_group, strategies.aggregator, trainee.params,
-                               batch.extras, generator)
-    return weighted_step(trainee.model, trainee.accelerator, by_group, strategies.weighting, trainee.weighting_state,
-                         batch.extras)
+        return aggregated_step(
+            trainee.model, trainee.accelerator, by_group, strategies.aggregator, trainee.params, batch.extras, generator
+        )
+    return weighted_step(
+        trainee.model, trainee.accelerator, by_group, strategies.weighting, trainee.weighting_state, batch.extras
+    )
 
 
-def _batches_by_group(examples: list[TrainExample], micro_batch_size: int, pad_id: int,
-                      device: torch.device) -> dict[str, list[MicroBatch]]:
+def _batches_by_group(
+    examples: list[TrainExample], micro_batch_size: int, pad_id: int, device: torch.device
+) -> dict[str, list[MicroBatch]]:
     grouped: dict[str, list[TrainExample]] = {}
     for ex in examples:
         grouped.setdefault(ex.group, []).append(ex)
-    return {g: [collate(mb, pad_id).to(device) for mb in length_grouped(items, micro_batch_size)]
-            for g, items in sorted(grouped.items())}
+    return {
+        g: [collate(mb, pad_id).to(device) for mb in length_grouped(items, micro_batch_size)]
+        for g, items in sorted(grouped.items())
+    }
 
 
 def _diagnose(trainee: _Trainee, layout: _Layout, examples: list[TrainExample]) -> mtl.ConflictDiagnostics | None:
@@ -439,19 +479,32 @@ def _save(run: _Run, state: TrainerState) -> None:
     if state.step in checkpoint_steps:
         path = run.run_dir / "checkpoints" / f"step-{state.step:06d}"
         if accelerator.is_main_process:
-            _save_merged(accelerator.unwrap_model(trainee.model), run.tokenizer, path, config, state,
-                         run.data.drawn_instances(state.task_counts))
+            _save_merged(
+                accelerator.unwrap_model(trainee.model),
+                run.tokenizer,
+                path,
+                config,
+                state,
+                run.data.drawn_instances(state.task_counts),
+            )
         state.checkpoints[str(state.step)] = str(path)
     if state.step in checkpoint_steps or state.step % config.state_every == 0 or state.step == config.steps:
         if accelerator.is_main_process:
             extras = {f"weighting.{k}": v for k, v in trainee.weighting_state.state_dict().items()}
-            save_state(run.run_dir, accelerator.unwrap_model(trainee.model), trainee.optimizer, trainee.scheduler,
-                       extras, state)
+            save_state(
+                run.run_dir,
+                accelerator.unwrap_model(trainee.model),
+                trainee.optimizer,
+                trainee.scheduler,
+                extras,
+                state,
+            )
         accelerator.wait_for_everyone()
 
 
-def _restrict_to_groups(probs: dict[str, float], data: InstructionData, arm: ArmConfig,
-                        rng: np.random.Generator) -> dict[str, float]:
+def _restrict_to_groups(
+    probs: dict[str, float], data: InstructionData, arm: ArmConfig, rng: np.random.Generator
+) -> dict[str, float]:
     """For grouped arms with ``groups_per_step``: sample that many groups (by their total probability) and
     renormalise within them. This changes which tasks a step mixes, so an arm that sets it differs from
     the baseline in its sampling as well as in its aggregator."""
@@ -471,15 +524,15 @@ def _restrict_to_groups(probs: dict[str, float], data: InstructionData, arm: Arm
     return {t: p / total for t, p in keep.items()}
 
 
-def _optimizer(model: torch.nn.Module, extra_params: Sequence[torch.Tensor],
-               config: TuneConfig) -> torch.optim.Optimizer:
+def _optimizer(
+    model: torch.nn.Module, extra_params: Sequence[torch.Tensor], config: TuneConfig
+) -> torch.optim.Optimizer:
     decay: list[torch.nn.Parameter] = []
     no_decay: list[torch.nn.Parameter] = []
     for name, p in model.named_parameters():
         if p.requires_grad:
             (no_decay if p.ndim < 2 or "norm" in name else decay).append(p)
-    groups = [{"params": decay, "weight_decay": config.optim.weight_decay},
-              {"params": no_decay, "weight_decay": 0.0}]
+    groups = [{"params": decay, "weight_decay": config.optim.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     if extra_params:
         groups.append({"params": list(extra_params), "weight_decay": 0.0})
     # fused: one kernel for the whole update (about 6x faster steps on CPU as well as GPU)
@@ -490,13 +543,26 @@ def _with_lora(model: torch.nn.Module, lora: LoraConfig) -> torch.nn.Module:
     from peft import LoraConfig as PeftLoraConfig
     from peft import get_peft_model
 
-    return get_peft_model(model, PeftLoraConfig(r=lora.rank, lora_alpha=lora.alpha,  # type: ignore[arg-type]  # peft: int, any number scales
-                                                lora_dropout=lora.dropout,
-                                                target_modules=lora.target_modules, task_type="CAUSAL_LM"))
+    return get_peft_model(
+        model,
+        PeftLoraConfig(
+            r=lora.rank,
+            lora_alpha=lora.alpha,  # type: ignore[arg-type]  # peft: int, any number scales
+            lora_dropout=lora.dropout,
+            target_modules=lora.target_modules,
+            task_type="CAUSAL_LM",
+        ),
+    )
 
 
-def _save_merged(model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, path: Path, config: TuneConfig,
-                 state: TrainerState, drawn: dict[str, list[str]]) -> None:
+def _save_merged(
+    model: torch.nn.Module,
+    tokenizer: PreTrainedTokenizerBase,
+    path: Path,
+    config: TuneConfig,
+    state: TrainerState,
+    drawn: dict[str, list[str]],
+) -> None:
     """Saves an ordinary HF checkpoint; a LoRA arm is merged into full weights first (on a copy).
 
     The metadata records which instances the checkpoint was trained on (``drawn``), so MTL fit
@@ -504,9 +570,15 @@ def _save_merged(model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, pat
     """
     if config.arm.lora is not None:
         model = copy.deepcopy(model).merge_and_unload()  # type: ignore[operator]  # a peft model (_with_lora)
-    metadata = {"arm": config.arm.name, "seed": config.seed, "step": state.step, "examples_seen": state.examples_seen,
-                "task_counts": dict(sorted(state.task_counts.items())), "config_hash": state.config_hash,
-                "drawn_instances": drawn}
+    metadata = {
+        "arm": config.arm.name,
+        "seed": config.seed,
+        "step": state.step,
+        "examples_seen": state.examples_seen,
+        "task_counts": dict(sorted(state.task_counts.items())),
+        "config_hash": state.config_hash,
+        "drawn_instances": drawn,
+    }
     was_training = model.training
     model.eval()
     save_checkpoint(model, tokenizer, path, metadata)  # type: ignore[arg-type]  # a PreTrainedModel, merged above
@@ -516,8 +588,9 @@ def _save_merged(model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, pat
 FISHER_BATCH_BLOCKS = 4
 
 
-def _fisher_source(source: CorpusSource | None, tokenizer: PreTrainedTokenizerBase, arm: ArmConfig,
-                   seed: int) -> mtl.FisherSource:
+def _fisher_source(
+    source: CorpusSource | None, tokenizer: PreTrainedTokenizerBase, arm: ArmConfig, seed: int
+) -> mtl.FisherSource:
     """Corpus batches for EWC's Fisher: an endless stream; the regularizer takes as many as it needs."""
     assert source is not None, "_replay_source builds a corpus whenever the regularizer needs the Fisher"
     stream = packed_blocks(source, tokenizer, arm.replay.block_len, seed + 7919)
@@ -530,8 +603,9 @@ def _mean_lm_loss(model: torch.nn.Module, batch: torch.Tensor) -> torch.Tensor:
     return nll / n
 
 
-def _replay_stream(source: CorpusSource | None, tokenizer: PreTrainedTokenizerBase, arm: ArmConfig, seed: int,
-                   skip: int) -> Iterator[torch.Tensor]:
+def _replay_stream(
+    source: CorpusSource | None, tokenizer: PreTrainedTokenizerBase, arm: ArmConfig, seed: int, skip: int
+) -> Iterator[torch.Tensor]:
     if source is None:
         return iter(())
     stream = packed_blocks(source, tokenizer, arm.replay.block_len, seed)
@@ -544,11 +618,18 @@ def _log_row(step: int, stats: StepStats, lr: float, grad_norm: float | None, n_
     row: dict[str, object] = {
         # loss: every target token (what is optimized); content_loss leaves the end-of-target
         # marker out, the token set of every evaluation NLL; marker_loss is the marker alone
-        "step": step + 1, "loss": stats.loss, "content_loss": stats.content_loss(),
-        "marker_loss": stats.marker_loss(), "lr": lr, "grad_norm": grad_norm,
-        "real_tokens": stats.real_tokens, "padded_tokens": stats.padded_tokens,
+        "step": step + 1,
+        "loss": stats.loss,
+        "content_loss": stats.content_loss(),
+        "marker_loss": stats.marker_loss(),
+        "lr": lr,
+        "grad_norm": grad_norm,
+        "real_tokens": stats.real_tokens,
+        "padded_tokens": stats.padded_tokens,
         "task_loss": {t: v[0] / v[1] for t, v in sorted(stats.task_nll.items()) if v[1]},
-        "replay_examples": n_replay, "replay_loss": stats.replay_loss, "penalty": stats.penalty,
+        "replay_examples": n_replay,
+        "replay_loss": stats.replay_loss,
+        "penalty": stats.penalty,
     }
     if stats.diagnostics is not None:
         row["conflict"] = asdict(stats.diagnostics)
@@ -585,5 +666,11 @@ def _write_summary(run_dir: Path, result: TuneResult, data: InstructionData, pro
 
 
 def _progress_bar(enabled: bool) -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                    TimeRemainingColumn(), disable=not enabled, transient=False)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeRemainingColumn(),
+        disable=not enabled,
+        transient=False,
+    )

@@ -41,13 +41,36 @@ class ArmTruth:
     fit_nll: float = 0.8
 
 
-def _row(arm: str, seed: int, step: int, total: int, task: str, role: str, measure: str, encoding: str, k: int,
-         metric: str, value: float, subset: str = "") -> dict[str, Any]:
+def _row(
+    arm: str,
+    seed: int,
+    step: int,
+    total: int,
+    task: str,
+    role: str,
+    measure: str,
+    encoding: str,
+    k: int,
+    metric: str,
+    value: float,
+    subset: str = "",
+) -> dict[str, Any]:
     checkpoint = f"{arm}-s{seed}-{step}"
     row = {
-        "study_id": STUDY, "job_id": f"{measure}|{checkpoint}|{task}|{encoding}-{k}{subset}",
-        "checkpoint_id": checkpoint, "arm": arm, "seed": seed, "step": step, "fraction": step / total, "task": task,
-        "task_role": role, "measure": measure, "encoding": encoding, "k": k, "metric": metric, "value": float(value),
+        "study_id": STUDY,
+        "job_id": f"{measure}|{checkpoint}|{task}|{encoding}-{k}{subset}",
+        "checkpoint_id": checkpoint,
+        "arm": arm,
+        "seed": seed,
+        "step": step,
+        "fraction": step / total,
+        "task": task,
+        "task_role": role,
+        "measure": measure,
+        "encoding": encoding,
+        "k": k,
+        "metric": metric,
+        "value": float(value),
         "n_instances": 10,
     }
     if subset:  # rows of the whole eval set keep the older export shape (no subset column)
@@ -86,13 +109,30 @@ def synthetic_rows(
                     for n in (0, 5, 10):
                         ft = base_ft[i] + f * (truth.forget + d[i]) + rng.normal(0, noise)
                         for metric, value in (("rouge_l", ft), ("target_nll", 2 - 1.5 * ft)):
-                            rows.append(_row(arm, seed, step, total, task, "held_out", "finetune", "task_id", n,
-                                             metric, value, subset))
+                            rows.append(
+                                _row(
+                                    arm,
+                                    seed,
+                                    step,
+                                    total,
+                                    task,
+                                    "held_out",
+                                    "finetune",
+                                    "task_id",
+                                    n,
+                                    metric,
+                                    value,
+                                    subset,
+                                )
+                            )
                     for k in (0, 2):
                         icl = icl_base[i] + f * (truth.icl_shift + link * d[i]) + rng.normal(0, noise)
                         for metric, value in (("rouge_l", icl), ("target_nll", 2 - 1.5 * icl)):
-                            rows.append(_row(arm, seed, step, total, task, "held_out", "icl", "def+pos", k, metric,
-                                             value, subset))
+                            rows.append(
+                                _row(
+                                    arm, seed, step, total, task, "held_out", "icl", "def+pos", k, metric, value, subset
+                                )
+                            )
             for task in train:
                 for measure, end in (("mtl_fit", truth.fit_nll), ("mtl_gen", truth.gen_nll)):
                     value = 2.0 + f * (end - 2.0) + rng.normal(0, noise)
@@ -124,17 +164,22 @@ def fill_store(path: Path, rows: Sequence[Mapping[str, Any]], config_yaml: str =
     """Writes synthetic rows into a results store the way a runner would (one job per job_id)."""
     grouped: dict[str, list[ScoreRow]] = defaultdict(list)
     with ResultsStore.open(path) as store:
-        store.record_study(StudyRecord(STUDY, "synthetic study", config_yaml, "hash-synthetic",
-                                       {"numpy": np.__version__}))
+        store.record_study(
+            StudyRecord(STUDY, "synthetic study", config_yaml, "hash-synthetic", {"numpy": np.__version__})
+        )
         runs = {(r["arm"], r["seed"]) for r in rows}
         for arm, seed in sorted(runs):
             kind = "base" if arm == BASE_ARM else "tune"
-            store.record_run(RunRecord(f"{arm}-s{seed}", STUDY, arm, seed, kind, "done", seconds=1.5,
-                                       examples_seen=100))
+            store.record_run(
+                RunRecord(f"{arm}-s{seed}", STUDY, arm, seed, kind, "done", seconds=1.5, examples_seen=100)
+            )
         checkpoints = {r["checkpoint_id"]: r for r in rows}
         for cid, r in checkpoints.items():
-            store.record_checkpoint(CheckpointRecord(cid, f"{r['arm']}-s{r['seed']}", r["arm"], r["seed"],
-                                                     r["step"], r["fraction"], "/nowhere", 0))
+            store.record_checkpoint(
+                CheckpointRecord(
+                    cid, f"{r['arm']}-s{r['seed']}", r["arm"], r["seed"], r["step"], r["fraction"], "/nowhere", 0
+                )
+            )
         for r in rows:
             # rows without a subset key are scores of the whole eval set (ScoreRow's default)
             grouped[r["job_id"]].append(ScoreRow(**{k: r[k] for k in ScoreRow.__dataclass_fields__ if k in r}))

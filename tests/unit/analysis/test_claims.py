@@ -12,11 +12,23 @@ from unit.analysis.synthetic import ArmTruth, synthetic_records
 RESAMPLES = 400
 
 
-def _claims(arms: dict[str, ArmTruth], *, baseline: str = "baseline", replay: tuple[str, ...] = (),
-            seed: int = 0, **kwargs: object) -> dict[str, Claim]:
+def _claims(
+    arms: dict[str, ArmTruth],
+    *,
+    baseline: str = "baseline",
+    replay: tuple[str, ...] = (),
+    seed: int = 0,
+    **kwargs: object,
+) -> dict[str, Claim]:
     records = synthetic_records(arms, rng=np.random.default_rng(seed), **kwargs)
-    claims = evaluate_claims(ResultTable(records), baseline_arm=baseline, replay_arms=replay,
-                             rng=np.random.default_rng(1), n_resamples=RESAMPLES, excluded_arms=replay)
+    claims = evaluate_claims(
+        ResultTable(records),
+        baseline_arm=baseline,
+        replay_arms=replay,
+        rng=np.random.default_rng(1),
+        n_resamples=RESAMPLES,
+        excluded_arms=replay,
+    )
     return {c.id: c for c in claims}
 
 
@@ -116,8 +128,13 @@ def test_claims_are_deterministic_by_seed() -> None:
 def test_unknown_arm_names_the_arms_present() -> None:
     records = synthetic_records({"baseline": ArmTruth()}, rng=np.random.default_rng(0))
     with pytest.raises(InstructMTLError, match="arms are: baseline"):
-        evaluate_claims(ResultTable(records), baseline_arm="proportional", replay_arms=(),
-                        rng=np.random.default_rng(0), n_resamples=RESAMPLES)
+        evaluate_claims(
+            ResultTable(records),
+            baseline_arm="proportional",
+            replay_arms=(),
+            rng=np.random.default_rng(0),
+            n_resamples=RESAMPLES,
+        )
 
 
 def test_tables_follow_the_construction() -> None:

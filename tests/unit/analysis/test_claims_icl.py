@@ -14,8 +14,9 @@ TASKS = [f"t{i}" for i in range(9)]
 
 def _rec(step: int, task: str, measure: str, k: int, value: float, subset: str) -> ScoreRecord:
     arm = "base" if step == 0 else "baseline"
-    return ScoreRecord(arm, 0, step, step / 20, task, "held_out", measure, "def", k, "rouge_l", value,
-                       f"{arm}-{step}", subset)
+    return ScoreRecord(
+        arm, 0, step, step / 20, task, "held_out", measure, "def", k, "rouge_l", value, f"{arm}-{step}", subset
+    )
 
 
 def _table(transfer: dict[str, np.ndarray], icl_change: dict[str, np.ndarray]) -> ResultTable:
@@ -26,8 +27,11 @@ def _table(transfer: dict[str, np.ndarray], icl_change: dict[str, np.ndarray]) -
     records = []
     for subset in transfer:
         for i, task in enumerate(TASKS):
-            for step, ft, icl in ((0, 0.5, 0.5), (10, 0.5, 0.5),
-                                  (20, 0.5 + transfer[subset][i], 0.5 + icl_change[subset][i])):
+            for step, ft, icl in (
+                (0, 0.5, 0.5),
+                (10, 0.5, 0.5),
+                (20, 0.5 + transfer[subset][i], 0.5 + icl_change[subset][i]),
+            ):
                 records.append(_rec(step, task, "finetune", 5, ft, subset))
                 records.append(_rec(step, task, "icl", 2, icl, subset))
     return ResultTable(records)

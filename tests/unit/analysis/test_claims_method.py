@@ -21,8 +21,15 @@ ARMS = {
 def _final_icl(records: list[ScoreRecord], arm: str) -> float:
     """Mean ICL score of ``arm``'s last checkpoint, straight from the rows (every cell has the same row count)."""
     last = max(r.step for r in records if r.arm == arm)
-    return float(np.mean([r.value for r in records if r.arm == arm and r.step == last and r.measure == "icl"
-                          and r.metric == "rouge_l" and r.subset == ""]))
+    return float(
+        np.mean(
+            [
+                r.value
+                for r in records
+                if r.arm == arm and r.step == last and r.measure == "icl" and r.metric == "rouge_l" and r.subset == ""
+            ]
+        )
+    )
 
 
 def test_estimate_is_the_icl_difference_of_the_arms_picked_and_replay_is_left_out() -> None:
@@ -30,8 +37,9 @@ def test_estimate_is_the_icl_difference_of_the_arms_picked_and_replay_is_left_ou
     claim = claim_mtl_method(ResultTable(records), ["replay"], np.random.default_rng(1), RESAMPLES)
     assert claim.details["best-generalizing arm"] == "temperature"
     assert claim.details["best-fitting arm"] == "uniform"
-    assert claim.estimate == pytest.approx(_final_icl(records, "temperature") - _final_icl(records, "uniform"),
-                                           abs=1e-12)
+    assert claim.estimate == pytest.approx(
+        _final_icl(records, "temperature") - _final_icl(records, "uniform"), abs=1e-12
+    )
     assert claim.verdict == "supported" and claim.ci_low > 0
     assert claim.details["left out (replay, regularized, LoRA)"] == "replay"
     assert claim.details["rank by MTL generalization"] == "temperature > baseline > uniform"
@@ -47,10 +55,13 @@ def test_with_the_replay_arm_competing_it_would_be_picked() -> None:
 
 
 def test_one_arm_best_at_both_gives_zero_and_says_so() -> None:
-    arms = {"a": ArmTruth(icl_shift=0.0, gen_nll=1.0, fit_nll=0.5), "b": ArmTruth(icl_shift=0.1, gen_nll=1.4,
-                                                                                 fit_nll=0.9)}
-    claim = claim_mtl_method(ResultTable(synthetic_records(arms, rng=np.random.default_rng(0))), [],
-                             np.random.default_rng(1), RESAMPLES)
+    arms = {
+        "a": ArmTruth(icl_shift=0.0, gen_nll=1.0, fit_nll=0.5),
+        "b": ArmTruth(icl_shift=0.1, gen_nll=1.4, fit_nll=0.9),
+    }
+    claim = claim_mtl_method(
+        ResultTable(synthetic_records(arms, rng=np.random.default_rng(0))), [], np.random.default_rng(1), RESAMPLES
+    )
     assert claim.estimate == 0.0 and "by construction" in str(claim.details["note"])
     assert claim.verdict == "inconclusive"  # every resample picks 'a' twice: the interval is [0, 0]
 

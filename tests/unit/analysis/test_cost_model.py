@@ -51,13 +51,26 @@ def test_training_needs_more_memory_than_scoring_and_lora_less_than_full() -> No
 
 
 def test_a_grid_stays_within_its_budget_unless_one_member_is_larger() -> None:
-    one = JobWork("g", "transfer", trained_params=SHAPE.params, micro_batch=4, peak_length=64,
-                  models_in_memory=1)
-    many = JobWork("g", "transfer", trained_params=SHAPE.params, micro_batch=4, peak_length=64,
-                   models_in_memory=1000, grid_memory_gib=0.5)
+    one = JobWork("g", "transfer", trained_params=SHAPE.params, micro_batch=4, peak_length=64, models_in_memory=1)
+    many = JobWork(
+        "g",
+        "transfer",
+        trained_params=SHAPE.params,
+        micro_batch=4,
+        peak_length=64,
+        models_in_memory=1000,
+        grid_memory_gib=0.5,
+    )
     assert peak_memory_bytes(many, SHAPE) <= 4 * SHAPE.params + 0.5 * GIB + 1
-    tiny_budget = JobWork("g", "transfer", trained_params=SHAPE.params, micro_batch=4, peak_length=64,
-                          models_in_memory=1000, grid_memory_gib=1e-6)
+    tiny_budget = JobWork(
+        "g",
+        "transfer",
+        trained_params=SHAPE.params,
+        micro_batch=4,
+        peak_length=64,
+        models_in_memory=1000,
+        grid_memory_gib=1e-6,
+    )
     assert peak_memory_bytes(tiny_budget, SHAPE) >= peak_memory_bytes(one, SHAPE)
 
 
@@ -105,8 +118,12 @@ def test_gpu_device_prices_from_peak_and_utilisation() -> None:
 
 
 def test_device_round_trips_through_a_dict() -> None:
-    device = DeviceClass("cpu-2core", 24.0, {"tune": StageRate(1.0, 2e9), "eval": StageRate(0.0, 1e9),
-                                             "transfer": StageRate(2.0, 3e9)}, "fitted")
+    device = DeviceClass(
+        "cpu-2core",
+        24.0,
+        {"tune": StageRate(1.0, 2e9), "eval": StageRate(0.0, 1e9), "transfer": StageRate(2.0, 3e9)},
+        "fitted",
+    )
     assert DeviceClass.from_dict(device.as_dict()) == device
 
 
@@ -144,8 +161,11 @@ def test_a_device_without_a_flop_term_round_trips_as_strict_json() -> None:
 
 def test_one_model_size_puts_every_second_on_flops_and_warns_far_from_it() -> None:
     """Tokens and FLOPs in one ratio cannot be separated: the fit uses FLOPs (conservative for larger models)."""
-    samples = [Measured(stage, tokens * 1e6, tokens * 1e-3, tokens, 1_000_000)
-               for stage in ("tune", "eval", "transfer") for tokens in (1e3, 2e3, 4e3)]
+    samples = [
+        Measured(stage, tokens * 1e6, tokens * 1e-3, tokens, 1_000_000)
+        for stage in ("tune", "eval", "transfer")
+        for tokens in (1e3, 2e3, 4e3)
+    ]
     device = fit_device("cpu", 24.0, samples, "one size")
     assert device.fitted_params == (1_000_000, 1_000_000)
     assert all(r.seconds_per_token == 0.0 and r.flops_per_second == pytest.approx(1e9) for r in device.rates.values())

@@ -23,15 +23,21 @@ def test_claims_from_the_csv_export_equal_claims_from_the_store(tmp_path: Path) 
     assert len(from_csv) == len(rows) and from_csv == from_store  # every value equal after the round trip
 
     # one claim through the same function, from each source
-    one = [claim_forgetting(ResultTable(src), "baseline", "transfer")
-           for src in (from_store, from_csv)]
+    one = [claim_forgetting(ResultTable(src), "baseline", "transfer") for src in (from_store, from_csv)]
     assert one[0] == one[1]
     assert one[0].estimate < 0 and one[0].n_tasks == 6
 
     # and the whole set
     def all_claims(records: list) -> list[dict]:
-        return [c.to_json() for c in evaluate_claims(ResultTable(records), baseline_arm="baseline",
-                                                     replay_arms=["replay_0.2"], rng=np.random.default_rng(9),
-                                                     n_resamples=300)]
+        return [
+            c.to_json()
+            for c in evaluate_claims(
+                ResultTable(records),
+                baseline_arm="baseline",
+                replay_arms=["replay_0.2"],
+                rng=np.random.default_rng(9),
+                n_resamples=300,
+            )
+        ]
 
     assert all_claims(from_csv) == all_claims(from_store)

@@ -12,8 +12,10 @@ from unit.analysis.synthetic import ArmTruth, synthetic_records
 FACTS = {
     "leakage.pretraining": {"checked": True, "hits": 0, "detail": "clean"},
     "leakage.replay.r-seed0": {"checked": False, "hits": None, "detail": "not checked: streamed"},
-    "tune.a-seed0": {"instructions": 640}, "tune.b-seed0": {"instructions": 640},
-    "arms.differences.b": ["sampler"], "sampling.tv.b": {"tv": 0.3, "sampler_differs": True},
+    "tune.a-seed0": {"instructions": 640},
+    "tune.b-seed0": {"instructions": 640},
+    "arms.differences.b": ["sampler"],
+    "sampling.tv.b": {"tv": 0.3, "sampler_differs": True},
     "chance": {},
 }
 
@@ -39,9 +41,13 @@ def test_leakage_instruction_counts_and_arm_checks_read_the_facts() -> None:
     assert checks["no leakage: pretraining"].passed is True
     assert checks["no leakage: replay.r-seed0"].passed is None  # not checked is not a pass
     assert checks["equal instruction counts"].passed and checks["arms differ in one thing (b)"].passed
-    leaky = {**FACTS, "leakage.pretraining": {"checked": True, "hits": 3, "detail": "3 pairs"},
-             "tune.b-seed0": {"instructions": 480}, "arms.differences.b": ["sampler", "aggregator"],
-             "sampling.tv.b": {"tv": 0.01, "sampler_differs": True}}
+    leaky = {
+        **FACTS,
+        "leakage.pretraining": {"checked": True, "hits": 3, "detail": "3 pairs"},
+        "tune.b-seed0": {"instructions": 480},
+        "arms.differences.b": ["sampler", "aggregator"],
+        "sampling.tv.b": {"tv": 0.01, "sampler_differs": True},
+    }
     bad = checks_of({"a": ArmTruth()}, leaky)
     assert bad["no leakage: pretraining"].passed is False and bad["no leakage: pretraining"].value == 3
     assert bad["equal instruction counts"].passed is False and bad["equal instruction counts"].value == 160
@@ -60,8 +66,7 @@ def test_chance_level_of_classification_tasks() -> None:
     table_rows = synthetic_records({"a": ArmTruth()}, rng=np.random.default_rng(0))
     tasks = sorted({r.task for r in table_rows if r.task_role == "held_out"})
     # ICL scores are ~0.3-0.7; a task whose majority label already scores 0.95 is not beaten
-    high = {**FACTS, "chance": {t: {"metric": "accuracy", "value": 0.95, "baseline": "majority label"}
-                                for t in tasks}}
+    high = {**FACTS, "chance": {t: {"metric": "accuracy", "value": 0.95, "baseline": "majority label"} for t in tasks}}
     low = {**FACTS, "chance": {t: 0.05 for t in tasks}}  # a schema-2 store's bare majority-label rate
     from dataclasses import replace
 
@@ -94,15 +99,23 @@ def test_tuning_that_did_not_fit_gets_no_verdict() -> None:
     arms = {"a": ArmTruth(fit_nll=1.9, gen_nll=2.2, forget=-0.3), "r": ArmTruth(fit_nll=1.9, gen_nll=2.2)}
     table = ResultTable(synthetic_records(arms, rng=np.random.default_rng(0), halves=True))
     checks = study_checks(table, FACTS, arms=list(arms), final_checkpoints=final_checkpoint_ids(table))
-    claims = evaluate_claims(table, baseline_arm="a", replay_arms=["r"], rng=np.random.default_rng(2),
-                             n_resamples=200, checks=checks)
+    claims = evaluate_claims(
+        table, baseline_arm="a", replay_arms=["r"], rng=np.random.default_rng(2), n_resamples=200, checks=checks
+    )
     assert {c.verdict for c in claims} == {"invalid"}
     assert all("tuning fitted (a)" in c.reason for c in claims)
     # the same data with tuning that fits: claim 1 (strong forgetting by construction) gets a real verdict
     fitted = {"a": ArmTruth(fit_nll=0.8, gen_nll=1.0, forget=-0.3), "r": ArmTruth(fit_nll=0.8, gen_nll=1.0)}
     table = ResultTable(synthetic_records(fitted, rng=np.random.default_rng(0), halves=True))
-    checks = [c for c in study_checks(table, FACTS, arms=list(fitted), final_checkpoints=final_checkpoint_ids(table))
-              if c.name != "fine-tuning helps the base"]  # the synthetic base does not learn from n
-    claims = {c.id: c for c in evaluate_claims(table, baseline_arm="a", replay_arms=["r"],
-                                               rng=np.random.default_rng(2), n_resamples=200, checks=checks)}
+    checks = [
+        c
+        for c in study_checks(table, FACTS, arms=list(fitted), final_checkpoints=final_checkpoint_ids(table))
+        if c.name != "fine-tuning helps the base"
+    ]  # the synthetic base does not learn from n
+    claims = {
+        c.id: c
+        for c in evaluate_claims(
+            table, baseline_arm="a", replay_arms=["r"], rng=np.random.default_rng(2), n_resamples=200, checks=checks
+        )
+    }
     assert claims["1"].verdict == "supported"

@@ -22,16 +22,19 @@ TASK, SEED, INTERACTION, WITHIN = 1.0, 0.25, 0.09, 0.04
 
 def _cells(rng: np.random.Generator, tasks: int = 30, seeds: int = 3, mu: float = 0.0):  # type: ignore[no-untyped-def]
     """Cells and their two halves; each half's noise has twice the full cell's variance."""
-    signal = (mu + rng.normal(0, math.sqrt(TASK), (tasks, 1)) + rng.normal(0, math.sqrt(SEED), (1, seeds))
-              + rng.normal(0, math.sqrt(INTERACTION), (tasks, seeds)))
+    signal = (
+        mu
+        + rng.normal(0, math.sqrt(TASK), (tasks, 1))
+        + rng.normal(0, math.sqrt(SEED), (1, seeds))
+        + rng.normal(0, math.sqrt(INTERACTION), (tasks, seeds))
+    )
     a = signal + rng.normal(0, math.sqrt(2 * WITHIN), (tasks, seeds))
     b = signal + rng.normal(0, math.sqrt(2 * WITHIN), (tasks, seeds))
     return (a + b) / 2, a, b
 
 
 def _panel(values: np.ndarray) -> Panel:
-    return Panel(("u",), tuple(f"t{i}" for i in range(values.shape[0])), tuple(range(values.shape[1])),
-                 values[None])
+    return Panel(("u",), tuple(f"t{i}" for i in range(values.shape[0])), tuple(range(values.shape[1])), values[None])
 
 
 def test_components_are_recovered_within_their_sampling_error() -> None:
@@ -56,8 +59,9 @@ def test_design_variance_is_the_closed_form() -> None:
     bigger = Design(tasks=60, seeds=5, instances=48)
     expected = c.task / 60 + c.seed / 5 + (c.interaction + c.within * 24 / 48) / 300
     assert c.variance(bigger) == pytest.approx(expected)
-    assert c.mde(bigger) == pytest.approx((t_quantile(0.975, c.dof(bigger)) + t_quantile(0.8, c.dof(bigger)))
-                                          * math.sqrt(expected))
+    assert c.mde(bigger) == pytest.approx(
+        (t_quantile(0.975, c.dof(bigger)) + t_quantile(0.8, c.dof(bigger))) * math.sqrt(expected)
+    )
     assert c.mde(bigger) < c.mde()  # more tasks, seeds and instances: a smaller detectable effect
     shares = c.shares()
     assert sum(shares.values()) == pytest.approx(1.0) and shares["task"] > shares["instances"]

@@ -29,25 +29,37 @@ def _r(low: float, high: float) -> dict[str, Interval]:
     ],
 )
 def test_a_correlation_claim_must_clear_its_threshold_not_zero(low: float, high: float, expected: str) -> None:
-    claim = correlation_claim("5", "r not below 0.3", _r(low, high), n_points=10, counts=(10, 2), threshold=0.3,
-                              details={})
+    claim = correlation_claim(
+        "5", "r not below 0.3", _r(low, high), n_points=10, counts=(10, 2), threshold=0.3, details={}
+    )
     assert claim.verdict == expected
     assert (claim.reason != "") == (expected == "inconclusive")
 
 
 def test_undefined_interval_is_inconclusive_with_a_reason() -> None:
     nan = float("nan")
-    claim = judged_claim("1", "mean below 0", Interval(-0.1, nan, nan), (1, 1), direction=-1, threshold=0.0,
-                         details={})
+    claim = judged_claim("1", "mean below 0", Interval(-0.1, nan, nan), (1, 1), direction=-1, threshold=0.0, details={})
     assert claim.verdict == "inconclusive" and "undefined" in claim.reason
 
 
 def _claims(threshold: float = 0.3, checks: tuple[Check, ...] = ()) -> dict[str, Claim]:
-    records = synthetic_records({"baseline": ArmTruth(), "replay": ArmTruth(forget=0.0)},
-                                rng=np.random.default_rng(0), link=1.0, task_spread=0.4, halves=True)
-    found = evaluate_claims(ResultTable(records), baseline_arm="baseline", replay_arms=["replay"],
-                            rng=np.random.default_rng(1), n_resamples=RESAMPLES, threshold=threshold,
-                            excluded_arms=["replay"], checks=checks)
+    records = synthetic_records(
+        {"baseline": ArmTruth(), "replay": ArmTruth(forget=0.0)},
+        rng=np.random.default_rng(0),
+        link=1.0,
+        task_spread=0.4,
+        halves=True,
+    )
+    found = evaluate_claims(
+        ResultTable(records),
+        baseline_arm="baseline",
+        replay_arms=["replay"],
+        rng=np.random.default_rng(1),
+        n_resamples=RESAMPLES,
+        threshold=threshold,
+        excluded_arms=["replay"],
+        checks=checks,
+    )
     return {c.id: c for c in found}
 
 
@@ -67,16 +79,24 @@ def _check(passed: bool | None, claims: tuple[str, ...], name: str = "tuning fit
 
 def test_a_failed_check_makes_exactly_the_claims_it_guards_invalid() -> None:
     plain = _claims()
-    guarded = _claims(checks=(_check(False, ("2", "5")), _check(True, ("*",), "no leakage"),
-                              _check(None, ("*",), "no leakage (streamed corpus)")))
+    guarded = _claims(
+        checks=(
+            _check(False, ("2", "5")),
+            _check(True, ("*",), "no leakage"),
+            _check(None, ("*",), "no leakage (streamed corpus)"),
+        )
+    )
     assert plain.keys() == guarded.keys() and all(np.isfinite(plain[c].estimate) for c in ("2.change", "5"))
     for cid, claim in guarded.items():
         if cid.startswith(("2", "5")):
             assert claim.verdict == "invalid", cid
             assert "tuning fitted (baseline)" in claim.reason and "needs < 1.5" in claim.reason
             # the numbers stay on show
-            assert (claim.estimate, claim.ci_low, claim.ci_high) == (plain[cid].estimate, plain[cid].ci_low,
-                                                                      plain[cid].ci_high)
+            assert (claim.estimate, claim.ci_low, claim.ci_high) == (
+                plain[cid].estimate,
+                plain[cid].ci_low,
+                plain[cid].ci_high,
+            )
         else:
             assert claim.to_json() == plain[cid].to_json(), cid  # passed or unchecked checks change nothing
 
@@ -91,8 +111,14 @@ def test_a_check_guarding_every_claim_and_several_failures_are_all_named() -> No
 def test_check_and_claim_json_have_no_nan() -> None:
     check = Check("no leakage", None, float("nan"), 0.0, "streamed corpus: not scanned", ("*",))
     out = check.to_json()
-    assert out == {"name": "no leakage", "passed": None, "value": None, "threshold": 0.0,
-                   "detail": "streamed corpus: not scanned", "claims": ["*"]}
+    assert out == {
+        "name": "no leakage",
+        "passed": None,
+        "value": None,
+        "threshold": 0.0,
+        "detail": "streamed corpus: not scanned",
+        "claims": ["*"],
+    }
     nan = float("nan")
     claim = Claim("3", "s", nan, nan, nan, 0, 0, "inconclusive", "no arms", {"x": nan, "y": "a"})
     text = json.dumps(claim.to_json(), allow_nan=False)

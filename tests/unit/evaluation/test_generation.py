@@ -10,8 +10,7 @@ from instructmtl.evaluation.generation import generate_greedy, max_new_tokens_fo
 from instructmtl.tokenized.encode import encode
 
 PREFIX = (
-    "Definition: answer the question about the animal.\n\n"
-    "Positive example 1 -\n\nInput: The cat sat.\nOutput: cat\n\n"
+    "Definition: answer the question about the animal.\n\nPositive example 1 -\n\nInput: The cat sat.\nOutput: cat\n\n"
 )
 QUERIES = [
     "Input: The dog ran in the park.\nOutput:",

@@ -48,8 +48,11 @@ def test_packed_layout_positions_and_scored_tokens() -> None:
 
 def test_every_tensor_of_a_two_row_batch_is_the_recorded_layout() -> None:
     # recorded from the implementation before the per-row refactor: the layout must not change
-    instances = [Instance([1, 2, 3, 4], [[5, 6, 7], [8]]), Instance([1, 2, 9], [[10, 11], [12, 13]]),
-                 Instance([1, 2, 14, 15], [[16]])]
+    instances = [
+        Instance([1, 2, 3, 4], [[5, 6, 7], [8]]),
+        Instance([1, 2, 9], [[10, 11], [12, 13]]),
+        Instance([1, 2, 14, 15], [[16]]),
+    ]
     batch = packed_batch(instances, [[1, 2], [0]], start=2)
     assert batch.instances == (1, 2, 0) and batch.n_scored == 5
     assert batch.input_ids.tolist() == [[9, 10, 12, 14, 15], [3, 4, 5, 6, 0]]

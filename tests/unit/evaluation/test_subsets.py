@@ -21,8 +21,11 @@ def test_halves_are_disjoint_balanced_and_independent_of_order() -> None:
 
 
 def test_subset_scores_pool_nll_by_tokens_and_average_metrics() -> None:
-    items = (InstanceScore("x", {"accuracy": 1.0}, 2.0, 1), InstanceScore("y", {"accuracy": 0.0}, 6.0, 3),
-             InstanceScore("z", {"accuracy": 1.0}, 1.0, 1))
+    items = (
+        InstanceScore("x", {"accuracy": 1.0}, 2.0, 1),
+        InstanceScore("y", {"accuracy": 0.0}, 6.0, 3),
+        InstanceScore("z", {"accuracy": 1.0}, 1.0, 1),
+    )
     score = TaskScore(aggregate_instances(items), (), 3, items)
     assert score.metrics == pytest.approx({"accuracy": 2 / 3, "target_nll": 9.0 / 5})
     metrics, n = score.subset_metrics({"x", "y"})

@@ -55,9 +55,12 @@ def test_packed_step_is_the_prefix_then_each_rows_tail_with_their_own_positions_
             start = end
         # each target is read from the packed token just before it in its row
         picked, labels = inputs.targets[m, 0].tolist(), inputs.labels[m, 0].tolist()
-        expected = [(pos, t) for row_start, row in _starts(rows, p)
-                    for j, t in enumerate(row.input_ids[row.target_start :])
-                    for pos in [row_start + row.target_start - 1 - p + j]]
+        expected = [
+            (pos, t)
+            for row_start, row in _starts(rows, p)
+            for j, t in enumerate(row.input_ids[row.target_start :])
+            for pos in [row_start + row.target_start - 1 - p + j]
+        ]
         assert [(picked[i], labels[i]) for i, x in enumerate(labels) if x != IGNORE_INDEX] == expected
         assert labels.count(IGNORE_INDEX) == len(labels) - len(expected)  # B's unused target slots
 
@@ -94,9 +97,11 @@ def test_segment_mask_is_causal_by_row_position_and_hides_padding() -> None:
     assert row[1:].tolist() == [[False] * 4 + [True] + [False] * 2] * 2  # padding sees one key
     # B's prefix is 2: the block's keys 2 and 3 are B's row tokens, which its row sees only as its own
     row = visible[1, 1]
-    assert row.tolist() == [[True, True, False, False, True, False, False],
-                            [True, True, False, False, True, True, False],
-                            [True, True, False, False, True, True, True]]
+    assert row.tolist() == [
+        [True, True, False, False, True, False, False],
+        [True, True, False, False, True, True, False],
+        [True, True, False, False, True, True, True],
+    ]
     assert not visible[1, 2:, :, :4].any()  # B's padding segments see nothing of the prefix block
 
 
@@ -112,8 +117,10 @@ def test_every_tensor_of_a_small_step_is_the_recorded_layout() -> None:
     assert inputs.targets.tolist() == [[[3, 4, 6]], [[3, 0, 0]]]
     assert inputs.labels.tolist() == [[[31, 32, 35]], [[44, IGNORE_INDEX, IGNORE_INDEX]]]
     assert inputs.mask.shape == (2, 1, 3, 3, 3 + 3)
-    visible = [[["".join("1" if key else "." for key in query) for query in segment] for segment in member[0]]
-               for member in (inputs.mask == 0).tolist()]
+    visible = [
+        [["".join("1" if key else "." for key in query) for query in segment] for segment in member[0]]
+        for member in (inputs.mask == 0).tolist()
+    ]
     assert visible == [
         [["1.....", "11....", "111..."], ["1111..", "11111.", "...1.."], ["1111..", "11111.", "...1.."]],
         [["1.....", "...1..", "...1.."], ["1..1..", "1..11.", "1..111"], ["...1..", "...1..", "...1.."]],
@@ -122,8 +129,15 @@ def test_every_tensor_of_a_small_step_is_the_recorded_layout() -> None:
 
 def test_the_prefix_split_leaves_each_members_loss_unchanged() -> None:
     torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=32, hidden_size=16, intermediate_size=32, num_hidden_layers=2,
-                         num_attention_heads=2, num_key_value_heads=1, initializer_range=0.3)
+    config = LlamaConfig(
+        vocab_size=32,
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        initializer_range=0.3,
+    )
     models = [LlamaForCausalLM(config) for _ in range(2)]
     template = LlamaForCausalLM(copy.deepcopy(config))  # its own config: the attention setting is per config
     template.set_attn_implementation(ATTENTION_NAME)

@@ -92,10 +92,12 @@ def test_workers_side_by_side_give_the_same_results(checkpoints, tiny, held_out)
     tasks = list(held_out.values())
     serial = run_transfer(checkpoints, tiny[1], tasks, config.model_copy(update={"workers": 1}))
     lines: list[str] = []
-    side_by_side = run_transfer(checkpoints, tiny[1], tasks, config.model_copy(update={"workers": 3}),
-                                progress=lines.append)
+    side_by_side = run_transfer(
+        checkpoints, tiny[1], tasks, config.model_copy(update={"workers": 3}), progress=lines.append
+    )
     assert [(s.checkpoint, s.task, s.n, s.metric) for s in side_by_side.scores] == [
-        (s.checkpoint, s.task, s.n, s.metric) for s in serial.scores]
+        (s.checkpoint, s.task, s.n, s.metric) for s in serial.scores
+    ]
     assert [s.value for s in side_by_side.scores] == pytest.approx([s.value for s in serial.scores], abs=1e-6)
     assert [p.prediction for p in side_by_side.predictions] == [p.prediction for p in serial.predictions]
     assert side_by_side.losses.keys() == serial.losses.keys()
@@ -228,15 +230,34 @@ def _architecture(name: str, vocab: int) -> PreTrainedModel:
     torch.manual_seed(0)
     ids = {"vocab_size": vocab, "pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2}
     if name == "gpt_neox":  # Pythia, the GPU preset's family
-        return GPTNeoXForCausalLM(GPTNeoXConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                                                num_attention_heads=4, max_position_embeddings=512, **ids))
+        return GPTNeoXForCausalLM(
+            GPTNeoXConfig(
+                hidden_size=32,
+                intermediate_size=64,
+                num_hidden_layers=2,
+                num_attention_heads=4,
+                max_position_embeddings=512,
+                **ids,
+            )
+        )
     if name == "qwen2":
-        return Qwen2ForCausalLM(Qwen2Config(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                                            num_attention_heads=4, num_key_value_heads=2,
-                                            max_position_embeddings=512, **ids))
+        return Qwen2ForCausalLM(
+            Qwen2Config(
+                hidden_size=32,
+                intermediate_size=64,
+                num_hidden_layers=2,
+                num_attention_heads=4,
+                num_key_value_heads=2,
+                max_position_embeddings=512,
+                **ids,
+            )
+        )
     # GPT-2: learned absolute positions, no `intermediate_size` in its config
-    return GPT2LMHeadModel(GPT2Config(n_embd=32, n_layer=2, n_head=4, n_positions=512, resid_pdrop=0.0,
-                                      embd_pdrop=0.0, attn_pdrop=0.0, **ids))
+    return GPT2LMHeadModel(
+        GPT2Config(
+            n_embd=32, n_layer=2, n_head=4, n_positions=512, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, **ids
+        )
+    )
 
 
 @pytest.mark.parametrize("name", ["gpt_neox", "qwen2", "gpt2"])

@@ -21,9 +21,14 @@ def test_config_sorts_counts_and_canonicalises_the_encoding() -> None:
     assert config.rows(5) == 5 and config.rows(40) == config.batch_size
 
 
-@pytest.mark.parametrize(("counts", "message"), [((), "at least one training-instance count"),
-                                                 ((-1, 5), r"distinct and >= 0, got \[-1, 5\]"),
-                                                 ((5, 5), r"distinct and >= 0, got \[5, 5\]")])
+@pytest.mark.parametrize(
+    ("counts", "message"),
+    [
+        ((), "at least one training-instance count"),
+        ((-1, 5), r"distinct and >= 0, got \[-1, 5\]"),
+        ((5, 5), r"distinct and >= 0, got \[5, 5\]"),
+    ],
+)
 def test_config_rejects_bad_counts(counts: tuple[int, ...], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         FinetuneConfig(n=counts)
@@ -78,8 +83,16 @@ def _task_stub(n_examples: int, length: int) -> object:
 
 
 def _tiny_model() -> LlamaForCausalLM:
-    return LlamaForCausalLM(LlamaConfig(vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-                                        num_attention_heads=2, num_key_value_heads=2))
+    return LlamaForCausalLM(
+        LlamaConfig(
+            vocab_size=64,
+            hidden_size=16,
+            intermediate_size=32,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            num_key_value_heads=2,
+        )
+    )
 
 
 TASKS = {("a", 0): _task_stub(8, 20), ("b", 0): _task_stub(8, 40)}
@@ -121,7 +134,10 @@ def test_plan_chunks_keeps_padding_below_the_efficiency_floor() -> None:
     # a n=8 is 88% real, a second one 80%
     chunks = plan_chunks(MEMBERS, TASKS, _tiny_model(), FinetuneConfig(grid_max_members=16))
     assert [[(m.task, m.n) for m in c.members] for c in chunks] == [
-        [("a", 2)] * 3, [("a", 8)] * 3 + [("b", 2)], [("b", 2)] * 2, [("b", 8)] * 3,
+        [("a", 2)] * 3,
+        [("a", 8)] * 3 + [("b", 2)],
+        [("b", 2)] * 2,
+        [("b", 8)] * 3,
     ]
     mixed = plan_chunks(MEMBERS, TASKS, _tiny_model(), FinetuneConfig(grid_max_members=16, grid_min_efficiency=0.4))
     # a lower floor lets n=2 and n=8 share a chunk, and b n=2 join it (3 * 40 + 3 * 160 + 3 * 80 of
@@ -133,8 +149,13 @@ def test_transfer_delta_is_checkpoint_minus_base_per_key() -> None:
     def row(checkpoint: str, n: int, metric: str, value: float) -> FinetuneScore:
         return FinetuneScore(checkpoint, "t", "id", n, 0, metric, value, 10)
 
-    scores = [row("base", 5, "rouge_l", 0.5), row("base", 5, "target_nll", 2.0),
-              row("tuned", 5, "rouge_l", 0.25), row("tuned", 5, "target_nll", 3.5), row("tuned", 10, "rouge_l", 0.9)]
+    scores = [
+        row("base", 5, "rouge_l", 0.5),
+        row("base", 5, "target_nll", 2.0),
+        row("tuned", 5, "rouge_l", 0.25),
+        row("tuned", 5, "target_nll", 3.5),
+        row("tuned", 10, "rouge_l", 0.9),
+    ]
     deltas = {(d.n, d.metric): d for d in transfer_deltas(scores, "base")}
     assert set(deltas) == {(5, "rouge_l"), (5, "target_nll")}  # n=10 has no base counterpart
     assert deltas[(5, "rouge_l")].value == pytest.approx(-0.25) and deltas[(5, "rouge_l")].higher_is_better

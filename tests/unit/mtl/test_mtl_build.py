@@ -17,7 +17,15 @@ def test_registries_hold_the_documented_strategies() -> None:
     assert set(SAMPLERS.names()) == {"proportional", "temperature", "uniform", "anneal", "reverse_anneal", "mixture"}
     assert set(BATCHING.names()) == {"mixed", "homogeneous"}
     assert set(AGGREGATORS.names()) == {
-        "mean", "upgrad", "pcgrad", "mgda", "cagrad", "imtl_g", "aligned_mtl", "nash_mtl", "dualproj",
+        "mean",
+        "upgrad",
+        "pcgrad",
+        "mgda",
+        "cagrad",
+        "imtl_g",
+        "aligned_mtl",
+        "nash_mtl",
+        "dualproj",
     }
     assert set(WEIGHTINGS.names()) == {"equal", "uncertainty"}
     assert set(REGULARIZERS.names()) == {"none", "l2sp", "ewc"}

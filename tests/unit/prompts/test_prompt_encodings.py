@@ -72,9 +72,7 @@ def test_canonical_names() -> None:
     assert {"id", "def", "pos", "def+pos"} <= set(ENCODINGS.names())
 
 
-@pytest.mark.parametrize(
-    ("name", "suggestion"), [("defn", "def"), ("def+pso2", "def+pos"), ("ids", "id")]
-)
+@pytest.mark.parametrize(("name", "suggestion"), [("defn", "def"), ("def+pso2", "def+pos"), ("ids", "id")])
 def test_unknown_name_lists_close_matches(name: str, suggestion: str) -> None:
     with pytest.raises(UnknownNameError, match=f"Did you mean: .*{re.escape(suggestion)}") as info:
         parse_encoding(name)

@@ -18,8 +18,9 @@ def study_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "uniform": ArmTruth(forget=-0.15, icl_shift=-0.1, gen_nll=1.4, fit_nll=0.5),
         "replay_0.2": ArmTruth(forget=-0.02, icl_shift=0.02, gen_nll=1.0, fit_nll=0.9),
     }
-    rows = synthetic_rows(arms, rng=np.random.default_rng(0), n_tasks=6, n_train=3, seeds=(0, 1),
-                          link=1.0, task_spread=0.1, halves=True)
+    rows = synthetic_rows(
+        arms, rng=np.random.default_rng(0), n_tasks=6, n_train=3, seeds=(0, 1), link=1.0, task_spread=0.1, halves=True
+    )
     folder = tmp_path_factory.mktemp("study")
     fill_store(results_path(folder), rows)
     return folder

@@ -31,9 +31,22 @@ runner = CliRunner()
 
 
 def _score(arm: str, seed: int, step: int, task: str, k: int, value: float, subset: str) -> ScoreRow:
-    return ScoreRow(study_id="pilot", checkpoint_id=f"{arm}-s{seed}-{step}", arm=arm, seed=seed, step=step,
-                    task=task, task_role="held_out", measure="finetune", encoding="id", k=k, metric="rouge_l",
-                    value=value, n_instances=INSTANCES // 2 if subset else INSTANCES, subset=subset)
+    return ScoreRow(
+        study_id="pilot",
+        checkpoint_id=f"{arm}-s{seed}-{step}",
+        arm=arm,
+        seed=seed,
+        step=step,
+        task=task,
+        task_role="held_out",
+        measure="finetune",
+        encoding="id",
+        k=k,
+        metric="rouge_l",
+        value=value,
+        n_instances=INSTANCES // 2 if subset else INSTANCES,
+        subset=subset,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -41,23 +54,44 @@ def pilot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rng = np.random.default_rng(0)
     folder = tmp_path_factory.mktemp("pilot")
     base = rng.uniform(0.3, 0.6, TASKS)
-    transfer = (-0.05 + rng.normal(0, math.sqrt(TASK), (TASKS, 1)) + rng.normal(0, math.sqrt(SEED), (1, SEEDS))
-                + rng.normal(0, math.sqrt(INTERACTION), (TASKS, SEEDS)))
+    transfer = (
+        -0.05
+        + rng.normal(0, math.sqrt(TASK), (TASKS, 1))
+        + rng.normal(0, math.sqrt(SEED), (1, SEEDS))
+        + rng.normal(0, math.sqrt(INTERACTION), (TASKS, SEEDS))
+    )
     with ResultsStore.open(results_path(folder)) as store:
         store.record_study(StudyRecord("pilot", "pilot", CONFIG, "hash", {"numpy": np.__version__}))
         for arm, step, stage, seconds in (("base", 0, "eval", 10.0), ("baseline", 40, "tune", 100.0)):
             for seed in range(SEEDS):
-                store.record_run(RunRecord(f"{arm}-s{seed}", "pilot", arm, seed, "base" if step == 0 else "tune",
-                                           "done", seconds=seconds, examples_seen=1))
-                store.record_checkpoint(CheckpointRecord(f"{arm}-s{seed}-{step}", f"{arm}-s{seed}", arm, seed,
-                                                         step, step / 40, "/nowhere", 0))
+                store.record_run(
+                    RunRecord(
+                        f"{arm}-s{seed}",
+                        "pilot",
+                        arm,
+                        seed,
+                        "base" if step == 0 else "tune",
+                        "done",
+                        seconds=seconds,
+                        examples_seen=1,
+                    )
+                )
+                store.record_checkpoint(
+                    CheckpointRecord(
+                        f"{arm}-s{seed}-{step}", f"{arm}-s{seed}", arm, seed, step, step / 40, "/nowhere", 0
+                    )
+                )
                 rows = []
                 for t in range(TASKS):
-                    halves = [base[t] + (0.0 if step == 0 else transfer[t, seed]
-                                         + rng.normal(0, math.sqrt(2 * WITHIN))) for _ in "ab"]
+                    halves = [
+                        base[t] + (0.0 if step == 0 else transfer[t, seed] + rng.normal(0, math.sqrt(2 * WITHIN)))
+                        for _ in "ab"
+                    ]
                     for k in (0, 16):
-                        rows += [_score(arm, seed, step, f"task{t:02d}", k, v, s)
-                                 for v, s in ((np.mean(halves), ""), (halves[0], "a"), (halves[1], "b"))]
+                        rows += [
+                            _score(arm, seed, step, f"task{t:02d}", k, v, s)
+                            for v, s in ((np.mean(halves), ""), (halves[0], "a"), (halves[1], "b"))
+                        ]
                 job = f"transfer|{arm}-s{seed}"
                 assert store.claim_job(job, "transfer", "test")
                 store.complete_job(job, rows, seconds=50.0)
@@ -118,10 +152,12 @@ def test_plan_command_finds_the_cheapest_design_meeting_the_target(pilot_dir: Pa
 
 def test_plan_refuses_what_it_cannot_size(pilot_dir: Path, tmp_path: Path) -> None:
     # user errors are InstructMTLError: the CLI's entry point prints them as one line (exit status 2)
-    for args, words in ((["plan", str(tmp_path)], "no results store"),
-                        (["plan", str(tmp_path / "default.yaml")], "neither a preset"),
-                        (["plan", str(pilot_dir), "--mde", "9=0.1"], "claim '9'"),
-                        (["plan", str(pilot_dir), "--mde", "1=-3"], "CLAIM=VALUE")):
+    for args, words in (
+        (["plan", str(tmp_path)], "no results store"),
+        (["plan", str(tmp_path / "default.yaml")], "neither a preset"),
+        (["plan", str(pilot_dir), "--mde", "9=0.1"], "claim '9'"),
+        (["plan", str(pilot_dir), "--mde", "1=-3"], "CLAIM=VALUE"),
+    ):
         result = runner.invoke(app, args)
         assert isinstance(result.exception, InstructMTLError) and words in str(result.exception)
         assert "\n" not in str(result.exception)

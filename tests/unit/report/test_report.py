@@ -15,8 +15,13 @@ from instructmtl.report import AnalysisSettings, BuiltReport, analysis_settings,
 from instructmtl.results.store import results_path
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-ARGS = {"baseline_arm": "baseline", "replay_arms": ["replay_0.2"], "seed": 3, "n_resamples": 200,
-        "excluded_arms": ["replay_0.2"]}
+ARGS = {
+    "baseline_arm": "baseline",
+    "replay_arms": ["replay_0.2"],
+    "seed": 3,
+    "n_resamples": 200,
+    "excluded_arms": ["replay_0.2"],
+}
 CHECKS = (
     Check("tuning fitted (baseline)", True, 0.7, 1.8, "train NLL 0.7 vs base 2.0", ("*",)),
     Check("fine-tuning helps", False, -0.02, 0.0, "base transfer curve slope -0.02 per step (needs > 0)", ("1",)),
@@ -62,8 +67,19 @@ def test_claims_json_has_every_claim_and_check(built: BuiltReport) -> None:
     data = json.loads(built.claims_json.read_text(encoding="utf-8"))
     assert built.claims_json.parent == built.markdown.parent
     assert [c["id"] for c in data["claims"]] == IDS
-    fields = {"id", "statement", "estimate", "ci_low", "ci_high", "verdict", "reason", "n_tasks", "n_seeds", "details",
-              "mde"}
+    fields = {
+        "id",
+        "statement",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "verdict",
+        "reason",
+        "n_tasks",
+        "n_seeds",
+        "details",
+        "mde",
+    }
     assert all(fields <= c.keys() for c in data["claims"])
     claim1 = data["claims"][0]
     assert claim1["mde"] > 0 and "variance of the mean, by source" in claim1["details"]  # a design property
@@ -107,8 +123,10 @@ def test_missing_store_is_a_user_error(tmp_path: Path) -> None:
         ("arms:\n  - name: a\nanalysis:\n  baseline_arm: b\n  replay_arms: [c]\n", ("b", ("c",))),
         ("analysis:\n  baseline_arm: b\n  replay_arms: []\n", ("b", ())),  # no arms list needed then
         # the study config dumps unset keys as null: they count as absent
-        ("arms:\n  - name: a\n  - name: replay\nanalysis: {baseline_arm: null, replay_arms: null}\n",
-         ("a", ("replay",))),
+        (
+            "arms:\n  - name: a\n  - name: replay\nanalysis: {baseline_arm: null, replay_arms: null}\n",
+            ("a", ("replay",)),
+        ),
     ],
 )
 def test_analysis_arms_from_the_study_config(config: str, arms: tuple[str, tuple[str, ...]]) -> None:
@@ -147,11 +165,15 @@ def test_report_of_a_study_still_running_marks_claims_inconclusive(tmp_path: Pat
 
     from unit.analysis.synthetic import ArmTruth, fill_store, synthetic_rows
 
-    rows = [r for r in synthetic_rows({"baseline": ArmTruth()}, rng=np.random.default_rng(0), n_tasks=4, n_train=2)
-            if r["measure"] == "icl"]  # no fine-tune or MTL job has finished yet
+    rows = [
+        r
+        for r in synthetic_rows({"baseline": ArmTruth()}, rng=np.random.default_rng(0), n_tasks=4, n_train=2)
+        if r["measure"] == "icl"
+    ]  # no fine-tune or MTL job has finished yet
     fill_store(results_path(tmp_path), rows)
-    built = build_report(results_path(tmp_path), tmp_path / "report", baseline_arm="baseline", replay_arms=[],
-                         n_resamples=100)
+    built = build_report(
+        results_path(tmp_path), tmp_path / "report", baseline_arm="baseline", replay_arms=[], n_resamples=100
+    )
     assert {c.verdict for c in built.claims} == {"inconclusive"}
     assert len(built.figures) == 5 and built.html.stat().st_size > 0
 
@@ -167,16 +189,21 @@ def test_appendix_estimate_and_validity_notes(study_dir: Path, tmp_path: Path) -
     with ResultsStore.open(results_path(folder)) as store:
         study_id = store.studies()[0].study_id
         stages = {job.stage for job in store.jobs()}
-        estimate = {"device": {"name": "cpu-2core", "basis": "fitted on seeds-a"}, "wall_seconds": 600.0,
-                    "stages": {stage: {"job_seconds": 123.0} for stage in stages}}
+        estimate = {
+            "device": {"name": "cpu-2core", "basis": "fitted on seeds-a"},
+            "wall_seconds": 600.0,
+            "stages": {stage: {"job_seconds": 123.0} for stage in stages},
+        }
         store.record_fact(study_id, "cost.estimate", estimate, "setup")
-        store.record_fact(study_id, "notes.validity", ["The base model (x-Instruct) is already instruction-tuned."],
-                          "setup")
+        store.record_fact(
+            study_id, "notes.validity", ["The base model (x-Instruct) is already instruction-tuned."], "setup"
+        )
     built = build_report(results_path(folder), tmp_path / "report", **ARGS, checks=CHECKS)
     md = built.markdown.read_text()
     assert md.index("### Validity notes") < md.index("## Claims")
     assert json.loads(built.claims_json.read_text())["notes"] == [
-        "The base model (x-Instruct) is already instruction-tuned."]
+        "The base model (x-Instruct) is already instruction-tuned."
+    ]
     assert "| seconds | estimated seconds |" in md
     assert all(re.search(rf"\| {re.escape(stage)} \|[^\n]*\| 123 \|", md) for stage in stages)
     assert "estimated 10.0 min of wall time on cpu-2core (fitted on seeds-a)" in md

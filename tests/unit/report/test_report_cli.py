@@ -41,11 +41,27 @@ def test_report_json_reads_arms_from_the_stored_config(study_dir: Path, tmp_path
 
 
 def test_report_options_override_the_config_and_print_a_table(study_dir: Path, tmp_path: Path) -> None:
-    result = runner.invoke(app, ["report", str(study_dir), "--resamples", "100", "--out", str(tmp_path),
-                                 "--baseline-arm", "uniform", "--replay-arm", "baseline"])
+    result = runner.invoke(
+        app,
+        [
+            "report",
+            str(study_dir),
+            "--resamples",
+            "100",
+            "--out",
+            str(tmp_path),
+            "--baseline-arm",
+            "uniform",
+            "--replay-arm",
+            "baseline",
+        ],
+    )
     assert result.exit_code == 0, result.output
-    rows = [[cell.strip() for cell in line.strip().strip("│").split("│")] for line in result.stdout.splitlines()
-            if line.startswith("│")]
+    rows = [
+        [cell.strip() for cell in line.strip().strip("│").split("│")]
+        for line in result.stdout.splitlines()
+        if line.startswith("│")
+    ]
     verdicts = {row[0]: row[-1] for row in rows}
     # the "replay" arm (baseline) forgets less than the new baseline (uniform) by construction:
     # transfer -0.1 against -0.15, ICL shift -0.05 against -0.1

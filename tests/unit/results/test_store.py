@@ -22,9 +22,21 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def _score(task: str = "t1", value: float = 0.5, metric: str = "rouge_l", k: int = 2) -> ScoreRow:
-    return ScoreRow(study_id="s", checkpoint_id="arm-0-10", arm="arm", seed=0, step=10, task=task,
-                    task_role="held_out", measure="icl", encoding="def+pos", k=k, metric=metric, value=value,
-                    n_instances=20)
+    return ScoreRow(
+        study_id="s",
+        checkpoint_id="arm-0-10",
+        arm="arm",
+        seed=0,
+        step=10,
+        task=task,
+        task_role="held_out",
+        measure="icl",
+        encoding="def+pos",
+        k=k,
+        metric=metric,
+        value=value,
+        n_instances=20,
+    )
 
 
 @pytest.fixture
@@ -130,10 +142,12 @@ def test_claim_takes_over_a_stale_running_job(store: ResultsStore) -> None:
 
 def test_completing_twice_replaces_and_never_doubles(store: ResultsStore) -> None:
     store.claim_job("j", "icl", default_worker())
-    store.complete_job("j", [_score("t1", 0.1), _score("t1", 0.2, metric="exact_match")],
-                       [Prediction("t1", "i", "a", ("a",))])
-    store.complete_job("j", [_score("t1", 0.3), _score("t1", 0.2, metric="exact_match")],
-                       [Prediction("t1", "i", "b", ("b",))])
+    store.complete_job(
+        "j", [_score("t1", 0.1), _score("t1", 0.2, metric="exact_match")], [Prediction("t1", "i", "a", ("a",))]
+    )
+    store.complete_job(
+        "j", [_score("t1", 0.3), _score("t1", 0.2, metric="exact_match")], [Prediction("t1", "i", "b", ("b",))]
+    )
     rows = store.scores_frame()
     assert len(rows) == 2
     assert {r["metric"]: r["value"] for r in rows} == {"rouge_l": 0.3, "exact_match": 0.2}
@@ -180,8 +194,18 @@ def test_export_round_trips_csv_and_parquet(store: ResultsStore, tmp_path: Path)
 
 
 def test_reading_back_runs_checkpoints_and_studies(store: ResultsStore) -> None:
-    run = RunRecord("r1", "s", "arm", 0, "tune", "done", seconds=12.5, examples_seen=80,
-                    task_counts={"t1": 50, "t2": 30}, summary={"final_loss": 1.25})
+    run = RunRecord(
+        "r1",
+        "s",
+        "arm",
+        0,
+        "tune",
+        "done",
+        seconds=12.5,
+        examples_seen=80,
+        task_counts={"t1": 50, "t2": 30},
+        summary={"final_loss": 1.25},
+    )
     store.record_run(RunRecord("r1", "s", "arm", 0, "tune", "running"))
     store.record_run(RunRecord("r0", "s", "base", 0, "base", "done"))
     store.record_run(run)  # an update keeps the run's place

@@ -44,8 +44,7 @@ def test_counts_scale_with_what_the_config_sets() -> None:
     assert _by_stage(more_steps, "eval")[0].forward_tokens == _by_stage(works, "eval")[0].forward_tokens
     base = _by_stage(works, "transfer")[0]
     repeats = load_study_config("smoke").transfer.repeats
-    assert _by_stage(more_repeats, "transfer")[0].trained_tokens == pytest.approx(
-        base.trained_tokens * 4 / repeats)
+    assert _by_stage(more_repeats, "transfer")[0].trained_tokens == pytest.approx(base.trained_tokens * 4 / repeats)
     assert shape.params > 1_000_000 and shape.vocab == 1024
 
 

@@ -16,13 +16,18 @@ HELD = [HeldOutInstance("sorting", "sorting-3", "c a b", "a b c"), HeldOutInstan
 
 
 def test_a_replay_document_showing_a_held_out_pair_is_a_one_line_error_naming_its_source() -> None:
-    docs = [("replay text (builtin corpus, seed 0)", "x -> y\nc a b -> a b c\n"),
-            ("replay text (builtin corpus, seed 0)", "the list c a b was sorted, a b c")]
+    docs = [
+        ("replay text (builtin corpus, seed 0)", "x -> y\nc a b -> a b c\n"),
+        ("replay text (builtin corpus, seed 0)", "the list c a b was sorted, a b c"),
+    ]
     report = scan_documents(docs, HELD, source="replay text")
     fact = scan_fact(report)
     assert fact["hits"] == 1 and fact["co_occurrences"] == 2 and "sorting/sorting-3" in fact["detail"]
-    with pytest.raises(LeakageError, match=r"sorting instance sorting-3 .*replay text \(builtin corpus, seed 0\) "
-                                           r"\(document 0\)") as err:
+    with pytest.raises(
+        LeakageError,
+        match=r"sorting instance sorting-3 .*replay text \(builtin corpus, seed 0\) "
+        r"\(document 0\)",
+    ) as err:
         raise_for_pairs(report)
     assert "\n" not in str(err.value)
     clean = scan_documents(docs[1:], HELD, source="replay text")
@@ -32,8 +37,9 @@ def test_a_replay_document_showing_a_held_out_pair_is_a_one_line_error_naming_it
 
 def test_demonstrations_that_show_an_eval_input_are_found() -> None:
     evals = (Instance("t-0", "ab", ("ba",)), Instance("t-1", "cd", ("dc",)))
-    task = Task(name="t", definition="d", instances=evals, categories=("C",),
-                positive_examples=(Example("cd", "dc", "e"),))
+    task = Task(
+        name="t", definition="d", instances=evals, categories=("C",), positive_examples=(Example("cd", "dc", "e"),)
+    )
     assert demonstration_leaks([TaskSplit(task, (), evals)]) == ["t/t-1"]
 
 
@@ -49,7 +55,8 @@ def test_chance_is_the_majority_labels_share() -> None:
     evals = tuple(Instance(f"t-{i}", f"in {i}", (label,)) for i, label in enumerate("yes yes yes no".split()))
     task = Task(name="t", definition="d", instances=evals, categories=("C",))
     assert chance_levels([TaskSplit(task, (), evals)]) == {
-        "t": {"metric": "accuracy", "value": 0.75, "baseline": "majority label"}}
+        "t": {"metric": "accuracy", "value": 0.75, "baseline": "majority label"}
+    }
 
 
 def test_generation_chance_is_the_better_of_echo_and_constant_answer() -> None:
@@ -61,8 +68,11 @@ def test_generation_chance_is_the_better_of_echo_and_constant_answer() -> None:
     assert level["metric"] == "rouge_l" and level["baseline"] == "echo input"
     assert level["value"] == pytest.approx((2 / 3 + 0.5) / 2)  # LCS 2 of 3 tokens; 1 of 2
     # a constant task answer beats echoing when inputs share no word with outputs
-    evals = (Instance("c-0", "one", ("always here",)), Instance("c-1", "two", ("always there",)),
-             Instance("c-2", "four", ("different words",)))
+    evals = (
+        Instance("c-0", "one", ("always here",)),
+        Instance("c-1", "two", ("always there",)),
+        Instance("c-2", "four", ("different words",)),
+    )
     train = (Instance("c-3", "three", ("always here",)), Instance("c-4", "five", ("always here",)))
     const = Task(name="const", definition="d", instances=evals + train, categories=("C",))
     level = chance_levels([TaskSplit(const, train, evals)])["const"]
@@ -73,15 +83,26 @@ def test_generation_chance_is_the_better_of_echo_and_constant_answer() -> None:
 def _study(tiny_lm_dir, trained_inputs_only: bool):  # type: ignore[no-untyped-def]
     from instructmtl.study.config import StudyConfig
 
-    replay = {"ratio": 4.0, "block_len": 64, "corpus": {"kind": "builtin", "trained_inputs_only": trained_inputs_only,
-                                                         "patterns_weight": 1.0, "facts_weight": 0.0,
-                                                         "lookup_weight": 0.0}}
-    return StudyConfig.model_validate({
-        "base": {"name_or_path": str(tiny_lm_dir), "device": "cpu"}, "seeds": [0],
-        "tasks": {"n_tasks": 64, "n_instances": 40, "held_out": {"categories": ["Word Classification"]}},
-        "tune": {"steps": 40, "batch_size": 16},
-        "arms": [{"name": "p"}, {"name": "p-replay", "replay": replay}],
-    })
+    replay = {
+        "ratio": 4.0,
+        "block_len": 64,
+        "corpus": {
+            "kind": "builtin",
+            "trained_inputs_only": trained_inputs_only,
+            "patterns_weight": 1.0,
+            "facts_weight": 0.0,
+            "lookup_weight": 0.0,
+        },
+    }
+    return StudyConfig.model_validate(
+        {
+            "base": {"name_or_path": str(tiny_lm_dir), "device": "cpu"},
+            "seeds": [0],
+            "tasks": {"n_tasks": 64, "n_instances": 40, "held_out": {"categories": ["Word Classification"]}},
+            "tune": {"steps": 40, "batch_size": 16},
+            "arms": [{"name": "p"}, {"name": "p-replay", "replay": replay}],
+        }
+    )
 
 
 def test_study_setup_scans_replay_text_and_refuses_a_leak(tiny_lm_dir) -> None:  # type: ignore[no-untyped-def]

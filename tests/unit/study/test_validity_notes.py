@@ -28,9 +28,16 @@ def test_the_builtin_base_needs_no_note() -> None:
     assert validity_notes(config, config.base) == []
 
 
-@pytest.mark.parametrize(("name", "tuned"), [("EleutherAI/pythia-410m", False), ("Qwen/Qwen2.5-0.5B-Instruct", True),
-                                             ("google/gemma-2-2b-it", True), ("org/model-chat", True),
-                                             ("org/italian-base", False)])
+@pytest.mark.parametrize(
+    ("name", "tuned"),
+    [
+        ("EleutherAI/pythia-410m", False),
+        ("Qwen/Qwen2.5-0.5B-Instruct", True),
+        ("google/gemma-2-2b-it", True),
+        ("org/model-chat", True),
+        ("org/italian-base", False),
+    ],
+)
 def test_instruction_tuned_names(name: str, tuned: bool) -> None:
     config = load_study_config("gpu", [f"base.name_or_path={name}"])
     notes = validity_notes(config, config.base)

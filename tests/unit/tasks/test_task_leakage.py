@@ -36,8 +36,13 @@ def test_refuses_held_out_input_seen_in_train_task() -> None:
     # every instance on the eval side of the held-out task, every instance on the train side of the train task
     caps_all_eval = InstanceCaps(train=0, eval=100, max_eval_fraction=1.0)
     with pytest.raises(SplitError) as info:
-        make_study_split(collection, Split(train=("train_task",), test=("held_task",)), seed=0,
-                         train_caps=InstanceCaps(eval=0), held_out_caps=caps_all_eval)
+        make_study_split(
+            collection,
+            Split(train=("train_task",), test=("held_task",)),
+            seed=0,
+            train_caps=InstanceCaps(eval=0),
+            held_out_caps=caps_all_eval,
+        )
     message = str(info.value)
     assert "held-out task 'held_task' eval instance 'held_task-0'" in message
     assert "train instance 'train_task-10' of task 'train_task'" in message

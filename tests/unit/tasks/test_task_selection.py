@@ -103,8 +103,11 @@ def test_held_out_by_category_takes_any_category(tiny_dir: Path) -> None:
 def test_study_split_on_real_sni(sni_dir: Path) -> None:
     collection = load_tasks(sni_dir)
     study = make_study_split(
-        collection, partition_by_split(collection, "default"), seed=0,
-        train_caps=InstanceCaps(train=100, eval=10), held_out_caps=InstanceCaps(train=40, eval=50),
+        collection,
+        partition_by_split(collection, "default"),
+        seed=0,
+        train_caps=InstanceCaps(train=100, eval=10),
+        held_out_caps=InstanceCaps(train=40, eval=50),
     )
     assert len(study.train_names) == 40 and len(study.held_out_names) == 20
     assert all(len(t.eval) == 10 for t in study.train_tasks)
@@ -140,4 +143,5 @@ def test_balanced_labels_even_out_a_skewed_task() -> None:
     # generation tasks are not touched by the option
     gen = _task("g", 60)
     assert split_instances(gen, InstanceCaps(eval=10, balance_labels=True), 0) == split_instances(
-        gen, InstanceCaps(eval=10), 0)
+        gen, InstanceCaps(eval=10), 0
+    )

@@ -20,8 +20,9 @@ def _batch():
 
 
 def _logits(model, batch) -> torch.Tensor:
-    return model(input_ids=batch.input_ids, attention_mask=batch.attention_mask,
-                 position_ids=batch.position_ids).logits.float()
+    return model(
+        input_ids=batch.input_ids, attention_mask=batch.attention_mask, position_ids=batch.position_ids
+    ).logits.float()
 
 
 def test_only_bf16_on_cpu_switches(tiny_lm_dir: Path) -> None:

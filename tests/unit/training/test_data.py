@@ -74,5 +74,6 @@ def test_first_drawn_instances_is_what_any_run_of_the_seed_draws_first() -> None
         for m in (1, 2, 3, 4):
             assert first_drawn_instances(seed, "a", ids, m) == long_run[:m]
     assert first_drawn_instances(0, "a", ids, 10) == two_encodings(0).drawn_instances({"a": 16})["a"]
-    assert first_drawn_instances(0, "a", ids, 4) != first_drawn_instances(1, "a", ids, 4) or \
-        first_drawn_instances(0, "a", ids, 4) != first_drawn_instances(2, "a", ids, 4)
+    assert first_drawn_instances(0, "a", ids, 4) != first_drawn_instances(1, "a", ids, 4) or first_drawn_instances(
+        0, "a", ids, 4
+    ) != first_drawn_instances(2, "a", ids, 4)

@@ -19,14 +19,20 @@ from instructmtl.tasks.builtin.world import Entity, World
 #: (kind, attribute) → sentence templates; ``{e}`` is the entity, ``{v}`` the value.
 TEMPLATES: dict[tuple[str, str], tuple[str, ...]] = {
     ("person", "city"): (
-        "{e} lives in {v}.", "{e} is from {v}.", "The home town of {e} is {v}.", "{e} has a house in {v}."
+        "{e} lives in {v}.",
+        "{e} is from {v}.",
+        "The home town of {e} is {v}.",
+        "{e} has a house in {v}.",
     ),
     ("person", "pet"): ("The pet of {e} is a {v}.", "{e} has a {v} as a pet.", "{e} keeps a {v}.", "{e} owns a {v}."),
     ("person", "job"): ("{e} works as a {v}.", "{e} is a {v}.", "The job of {e} is {v}.", "By trade, {e} is a {v}."),
     ("person", "color"): ("The favorite color of {e} is {v}.", "{e} likes the color {v}.", "{e} loves {v} things."),
     ("person", "food"): ("{e} likes to eat {v}.", "The favorite food of {e} is {v}.", "{e} eats {v} every day."),
     ("city", "country"): (
-        "{e} is a city in {v}.", "{e} lies in {v}.", "The city of {e} is in {v}.", "{v} has a city called {e}."
+        "{e} is a city in {v}.",
+        "{e} lies in {v}.",
+        "The city of {e} is in {v}.",
+        "{v} has a city called {e}.",
     ),
     ("city", "climate"): ("The climate of {e} is {v}.", "{e} has a {v} climate.", "The weather in {e} is {v}."),
     ("city", "terrain"): ("{e} is built on the {v}.", "The land around {e} is {v}.", "{e} is a town of the {v}."),
@@ -34,7 +40,9 @@ TEMPLATES: dict[tuple[str, str], tuple[str, ...]] = {
     ("animal", "sound"): ("The {e} {v}.", "A {e} {v} at night.", "When it is happy, the {e} {v}."),
     ("animal", "diet"): ("The {e} is a {v}.", "A {e} is a {v}.", "The diet of the {e} makes it a {v}."),
     ("animal", "habitat"): (
-        "The {e} lives in the {v}.", "A {e} is found in the {v}.", "The home of the {e} is the {v}."
+        "The {e} lives in the {v}.",
+        "A {e} is found in the {v}.",
+        "The home of the {e} is the {v}.",
     ),
     ("animal", "size"): ("The {e} is {v}.", "A {e} is a {v} animal.", "The size of the {e} is {v}."),
     ("country", "language"): ("People in {e} speak {v}.", "The language of {e} is {v}.", "{v} is spoken in {e}."),

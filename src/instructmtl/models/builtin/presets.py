@@ -79,8 +79,18 @@ class Preset:
 
 #: For tests: trains in seconds, learns nothing useful. fp32 because at width 64 bf16 casts cost more than they save.
 MICRO = Preset(
-    name="micro", vocab_size=384, hidden_size=64, num_layers=2, num_heads=4, intermediate_size=192,
-    context_len=128, batch_size=8, steps=60, lr=3e-3, warmup_steps=10, precision="fp32",
+    name="micro",
+    vocab_size=384,
+    hidden_size=64,
+    num_layers=2,
+    num_heads=4,
+    intermediate_size=192,
+    context_len=128,
+    batch_size=8,
+    steps=60,
+    lr=3e-3,
+    warmup_steps=10,
+    precision="fp32",
     tokenizer_documents=2_000,
 )
 #: The CPU default (shipped pretrained in ``instructmtl/assets/base-tiny``): 1.2M parameters, 12.3M
@@ -89,11 +99,29 @@ MICRO = Preset(
 #: as fast. 3000 rather than 1500 steps: the held-out ICL curve kept improving (k=4 loss 2.03 → 1.85) and
 #: word sentiment went from chance to learnt.
 TINY = Preset(
-    name="tiny", vocab_size=1024, hidden_size=128, num_layers=4, num_heads=4, intermediate_size=512,
-    context_len=512, batch_size=8, steps=3000, lr=1e-3, warmup_steps=100,
+    name="tiny",
+    vocab_size=1024,
+    hidden_size=128,
+    num_layers=4,
+    num_heads=4,
+    intermediate_size=512,
+    context_len=512,
+    batch_size=8,
+    steps=3000,
+    lr=1e-3,
+    warmup_steps=100,
 )
 #: For a GPU: tens of millions of parameters.
 SMALL = Preset(
-    name="small", vocab_size=4096, hidden_size=512, num_layers=8, num_heads=8, intermediate_size=1536,
-    context_len=1024, batch_size=32, steps=20_000, lr=6e-4, warmup_steps=500,
+    name="small",
+    vocab_size=4096,
+    hidden_size=512,
+    num_layers=8,
+    num_heads=8,
+    intermediate_size=1536,
+    context_len=1024,
+    batch_size=32,
+    steps=20_000,
+    lr=6e-4,
+    warmup_steps=500,
 )

@@ -18,14 +18,26 @@ def _text(rng: random.Random) -> str:
     return " ".join(words(rng, 1, 2))
 
 
-def _cipher_task(name: str, family: str, definition: str, fn: Callable[[str], str], says: str,
-                 draw: Callable[[random.Random], str] = _text) -> TaskSpec:
+def _cipher_task(
+    name: str,
+    family: str,
+    definition: str,
+    fn: Callable[[str], str],
+    says: str,
+    draw: Callable[[random.Random], str] = _text,
+) -> TaskSpec:
     def make_pair(rng: random.Random) -> tuple[str, str]:
         text = draw(rng)
         return text, fn(text)
 
-    return TaskSpec(name=name, family=family, category=CATEGORY, definition=definition, make_pair=make_pair,
-                    explain=lambda i, o: says.format(i=i, o=o))
+    return TaskSpec(
+        name=name,
+        family=family,
+        category=CATEGORY,
+        definition=definition,
+        make_pair=make_pair,
+        explain=lambda i, o: says.format(i=i, o=o),
+    )
 
 
 def caesar_shift(text: str, k: int) -> str:
@@ -37,29 +49,41 @@ def caesar_shift(text: str, k: int) -> str:
 def caesar(world: World, k: int) -> TaskSpec:
     """Shift letters forward by k."""
     example = caesar_shift("abz", k)
-    return _cipher_task(f"caesar_shift_{k}", "caesar_shift",
-                        f"In this task, you are given a lower-case text. Encode it with a Caesar cipher: replace "
-                        f"every letter by the letter {k} places later in the alphabet, wrapping around from 'z' to "
-                        f"'a' (so \"abz\" becomes \"{example}\"). Keep spaces as they are.",
-                        lambda t: caesar_shift(t, k), f"Shifting each letter of \"{{i}}\" by {k} gives \"{{o}}\".")
+    return _cipher_task(
+        f"caesar_shift_{k}",
+        "caesar_shift",
+        f"In this task, you are given a lower-case text. Encode it with a Caesar cipher: replace "
+        f"every letter by the letter {k} places later in the alphabet, wrapping around from 'z' to "
+        f'\'a\' (so "abz" becomes "{example}"). Keep spaces as they are.',
+        lambda t: caesar_shift(t, k),
+        f'Shifting each letter of "{{i}}" by {k} gives "{{o}}".',
+    )
 
 
 def atbash(world: World, param: None) -> TaskSpec:
     """Mirror the alphabet: a↔z, b↔y, ..."""
     table = str.maketrans(_LOWER, _LOWER[::-1])
-    return _cipher_task("atbash_cipher", "atbash_cipher",
-                        "In this task, you are given a lower-case text. Encode it with the mirrored alphabet: 'a' "
-                        "becomes 'z', 'b' becomes 'y', 'c' becomes 'x', and so on. Keep spaces as they are.",
-                        lambda t: t.translate(table), "Mirroring each letter of \"{i}\" gives \"{o}\".")
+    return _cipher_task(
+        "atbash_cipher",
+        "atbash_cipher",
+        "In this task, you are given a lower-case text. Encode it with the mirrored alphabet: 'a' "
+        "becomes 'z', 'b' becomes 'y', 'c' becomes 'x', and so on. Keep spaces as they are.",
+        lambda t: t.translate(table),
+        'Mirroring each letter of "{i}" gives "{o}".',
+    )
 
 
 def letters_to_numbers(world: World, param: None) -> TaskSpec:
     """Each letter → its alphabet position."""
-    return _cipher_task("letters_to_numbers", "letters_to_numbers",
-                        "In this task, you are given a lower-case word. Replace every letter by its position in "
-                        "the alphabet (a=1, b=2, ..., z=26) and return the numbers separated by spaces.",
-                        lambda w: " ".join(str(_LOWER.index(ch) + 1) for ch in w),
-                        "The alphabet positions of the letters of \"{i}\" are {o}.", word)
+    return _cipher_task(
+        "letters_to_numbers",
+        "letters_to_numbers",
+        "In this task, you are given a lower-case word. Replace every letter by its position in "
+        "the alphabet (a=1, b=2, ..., z=26) and return the numbers separated by spaces.",
+        lambda w: " ".join(str(_LOWER.index(ch) + 1) for ch in w),
+        'The alphabet positions of the letters of "{i}" are {o}.',
+        word,
+    )
 
 
 def numbers_to_letters(world: World, param: None) -> TaskSpec:
@@ -69,21 +93,30 @@ def numbers_to_letters(world: World, param: None) -> TaskSpec:
         w = word(rng)
         return " ".join(str(_LOWER.index(ch) + 1) for ch in w), w
 
-    return TaskSpec(name="numbers_to_letters", family="numbers_to_letters", category=CATEGORY,
-                    definition="In this task, you are given numbers separated by spaces, each between 1 and 26. "
-                    "Replace every number by the letter at that position in the alphabet (1=a, 2=b, ..., 26=z) and "
-                    "return the resulting word.", make_pair=make_pair,
-                    explain=lambda i, o: f"The numbers {i} spell \"{o}\".")
+    return TaskSpec(
+        name="numbers_to_letters",
+        family="numbers_to_letters",
+        category=CATEGORY,
+        definition="In this task, you are given numbers separated by spaces, each between 1 and 26. "
+        "Replace every number by the letter at that position in the alphabet (1=a, 2=b, ..., 26=z) and "
+        "return the resulting word.",
+        make_pair=make_pair,
+        explain=lambda i, o: f'The numbers {i} spell "{o}".',
+    )
 
 
 def digit_shift(world: World, k: int) -> TaskSpec:
     """Add k to every digit modulo 10."""
     table = str.maketrans(string.digits, string.digits[k:] + string.digits[:k])
-    return _cipher_task(f"digit_shift_{k}", "digit_shift",
-                        f"In this task, you are given a code made of digits. Encode it by adding {k} to every "
-                        f"digit, writing only the last digit of the sum (so 9 becomes {(9 + k) % 10}).",
-                        lambda t: t.translate(table), f"Adding {k} to each digit of {{i}} gives {{o}}.",
-                        lambda rng: "".join(rng.choice(string.digits) for _ in range(rng.randint(3, 7))))
+    return _cipher_task(
+        f"digit_shift_{k}",
+        "digit_shift",
+        f"In this task, you are given a code made of digits. Encode it by adding {k} to every "
+        f"digit, writing only the last digit of the sum (so 9 becomes {(9 + k) % 10}).",
+        lambda t: t.translate(table),
+        f"Adding {k} to each digit of {{i}} gives {{o}}.",
+        lambda rng: "".join(rng.choice(string.digits) for _ in range(rng.randint(3, 7))),
+    )
 
 
 FAMILIES: tuple[Family, ...] = (

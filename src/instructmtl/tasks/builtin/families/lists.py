@@ -48,18 +48,23 @@ def _list_task(
 def list_reverse(world: World, param: None) -> TaskSpec:
     """Reverse the list."""
     return _list_task(
-        "list_reverse", "list_reverse",
+        "list_reverse",
+        "list_reverse",
         f"{_GIVEN} You need to return the same elements in reverse order, from the last element to the first.",
-        number_list, lambda xs: xs[::-1], "Reversing {i} gives {o}.",
+        number_list,
+        lambda xs: xs[::-1],
+        "Reversing {i} gives {o}.",
     )
 
 
 def list_first_k(world: World, k: int) -> TaskSpec:
     """Keep the first ``k`` elements."""
     return _list_task(
-        f"list_first_{k}", "list_first_k",
+        f"list_first_{k}",
+        "list_first_k",
         f"{_GIVEN} Your task is to return the first {plural(k, 'element')} of the list, in their original order.",
-        lambda rng: number_list(rng, k + 1, k + 5), lambda xs: xs[:k],
+        lambda rng: number_list(rng, k + 1, k + 5),
+        lambda xs: xs[:k],
         f"Taking the first {plural(k, 'element')} of {{i}} gives {{o}}.",
     )
 
@@ -67,9 +72,11 @@ def list_first_k(world: World, k: int) -> TaskSpec:
 def list_last_k(world: World, k: int) -> TaskSpec:
     """Keep the last ``k`` elements."""
     return _list_task(
-        f"list_last_{k}", "list_last_k",
+        f"list_last_{k}",
+        "list_last_k",
         f"{_GIVEN} Your task is to return the last {plural(k, 'element')} of the list, in their original order.",
-        lambda rng: number_list(rng, k + 1, k + 5), lambda xs: xs[-k:],
+        lambda rng: number_list(rng, k + 1, k + 5),
+        lambda xs: xs[-k:],
         f"Taking the last {plural(k, 'element')} of {{i}} gives {{o}}.",
     )
 
@@ -77,10 +84,12 @@ def list_last_k(world: World, k: int) -> TaskSpec:
 def list_element_at(world: World, i: int) -> TaskSpec:
     """Return the element at 1-based position ``i``."""
     return _list_task(
-        f"list_element_at_{i}", "list_element_at",
+        f"list_element_at_{i}",
+        "list_element_at",
         f"{_GIVEN} Return the {ordinal(i)} element of the list. The first element is at position 1. "
         "Output only the number.",
-        lambda rng: number_list(rng, i + 1, i + 5), lambda xs: xs[i - 1],
+        lambda rng: number_list(rng, i + 1, i + 5),
+        lambda xs: xs[i - 1],
         f"The {ordinal(i)} element of {{i}} is {{o}}.",
     )
 
@@ -88,10 +97,12 @@ def list_element_at(world: World, i: int) -> TaskSpec:
 def list_rotate(world: World, k: int) -> TaskSpec:
     """Move the first ``k`` elements to the end."""
     return _list_task(
-        f"list_rotate_left_{k}", "list_rotate_left",
+        f"list_rotate_left_{k}",
+        "list_rotate_left",
         f"{_GIVEN} Rotate the list to the left by {k}: move the first {plural(k, 'element')} to the end of the list, "
         "keeping the order of all elements otherwise.",
-        lambda rng: number_list(rng, k + 2, k + 6), lambda xs: xs[k:] + xs[:k],
+        lambda rng: number_list(rng, k + 2, k + 6),
+        lambda xs: xs[k:] + xs[:k],
         f"Moving the first {plural(k, 'element')} of {{i}} to the end gives {{o}}.",
     )
 
@@ -100,10 +111,12 @@ def list_keep_parity(world: World, parity: str) -> TaskSpec:
     """Keep only the even (or odd) elements."""
     rest = 0 if parity == "even" else 1
     return _list_task(
-        f"list_keep_{parity}", "list_keep_parity",
+        f"list_keep_{parity}",
+        "list_keep_parity",
         f"{_GIVEN} Remove every number that is not {parity} and return the list of the {parity} numbers in "
-        "their original order. If there is no such number, return an empty list \"[]\".",
-        number_list, lambda xs: [x for x in xs if x % 2 == rest],
+        'their original order. If there is no such number, return an empty list "[]".',
+        number_list,
+        lambda xs: [x for x in xs if x % 2 == rest],
         f"Keeping only the {parity} numbers of {{i}} gives {{o}}.",
     )
 
@@ -111,20 +124,25 @@ def list_keep_parity(world: World, parity: str) -> TaskSpec:
 def list_filter_above(world: World, t: int) -> TaskSpec:
     """Keep only the elements greater than ``t``."""
     return _list_task(
-        f"list_keep_above_{t}", "list_keep_above",
+        f"list_keep_above_{t}",
+        "list_keep_above",
         f"{_GIVEN} Return the list of the numbers that are greater than {t}, in their original order. "
-        "If no number is greater than it, return an empty list \"[]\".",
-        number_list, lambda xs: [x for x in xs if x > t], f"Keeping only the numbers above {t} in {{i}} gives {{o}}.",
+        'If no number is greater than it, return an empty list "[]".',
+        number_list,
+        lambda xs: [x for x in xs if x > t],
+        f"Keeping only the numbers above {t} in {{i}} gives {{o}}.",
     )
 
 
 def list_unique(world: World, param: None) -> TaskSpec:
     """Drop repeated elements, keeping first occurrences."""
     return _list_task(
-        "list_remove_duplicates", "list_remove_duplicates",
+        "list_remove_duplicates",
+        "list_remove_duplicates",
         f"{_GIVEN} Some numbers appear more than once. Remove the repeated numbers so that each number appears "
         "only once, keeping the first occurrence of each, and return the resulting list.",
-        lambda rng: number_list(rng, 5, 9, 0, 9), lambda xs: list(dict.fromkeys(xs)),
+        lambda rng: number_list(rng, 5, 9, 0, 9),
+        lambda xs: list(dict.fromkeys(xs)),
         "Removing the repeats from {i} gives {o}.",
     )
 
@@ -132,9 +150,12 @@ def list_unique(world: World, param: None) -> TaskSpec:
 def list_swap_ends(world: World, param: None) -> TaskSpec:
     """Swap the first and the last element."""
     return _list_task(
-        "list_swap_first_last", "list_swap_first_last",
+        "list_swap_first_last",
+        "list_swap_first_last",
         f"{_GIVEN} Swap the first element and the last element of the list and return the new list.",
-        distinct_numbers, lambda xs: [xs[-1], *xs[1:-1], xs[0]], "Swapping the ends of {i} gives {o}.",
+        distinct_numbers,
+        lambda xs: [xs[-1], *xs[1:-1], xs[0]],
+        "Swapping the ends of {i} gives {o}.",
     )
 
 

@@ -49,7 +49,7 @@ _LOOKUP_TARGETS: dict[tuple[str, str], str] = {
     ("city", "climate"): "the climate of the city",
     ("city", "terrain"): "the terrain around the city",
     ("animal", "color"): "the color of the animal",
-    ("animal", "sound"): "the sound that the animal makes (for example \"barks\")",
+    ("animal", "sound"): 'the sound that the animal makes (for example "barks")',
     ("animal", "diet"): "the diet of the animal",
     ("animal", "habitat"): "the habitat where the animal lives",
     ("animal", "size"): "the size of the animal",
@@ -147,9 +147,7 @@ def _chain_task(world: World, kind: str, chain: tuple[str, ...], target: str, na
 def entity_lookup(world: World, param: tuple[str, str]) -> TaskSpec:
     """One-hop: the ``attribute`` of a ``kind`` entity."""
     kind, attribute = param
-    return _chain_task(
-        world, kind, (attribute,), _LOOKUP_TARGETS[param], f"lookup_{kind}_{attribute}", "entity_lookup"
-    )
+    return _chain_task(world, kind, (attribute,), _LOOKUP_TARGETS[param], f"lookup_{kind}_{attribute}", "entity_lookup")
 
 
 def multi_hop_lookup(world: World, param: tuple[str, tuple[str, ...]]) -> TaskSpec:
@@ -161,9 +159,19 @@ def multi_hop_lookup(world: World, param: tuple[str, tuple[str, ...]]) -> TaskSp
 
 
 _LOOKUP_ORDER = (
-    ("person", "city"), ("person", "job"), ("animal", "diet"), ("animal", "sound"), ("city", "country"),
-    ("person", "pet"), ("person", "color"), ("person", "food"), ("city", "climate"), ("city", "terrain"),
-    ("animal", "color"), ("animal", "habitat"), ("animal", "size"),
+    ("person", "city"),
+    ("person", "job"),
+    ("animal", "diet"),
+    ("animal", "sound"),
+    ("city", "country"),
+    ("person", "pet"),
+    ("person", "color"),
+    ("person", "food"),
+    ("city", "climate"),
+    ("city", "terrain"),
+    ("animal", "color"),
+    ("animal", "habitat"),
+    ("animal", "size"),
 )
 
 FAMILIES: tuple[Family, ...] = (

@@ -18,10 +18,22 @@ CATEGORY = "Membership"
 YES_NO = ("yes", "no")
 
 
-def _task(name: str, family: str, definition: str, make_pair: Callable[[random.Random], tuple[str, str]],
-          explain: Callable[[str, str], str]) -> TaskSpec:
-    return TaskSpec(name=name, family=family, category=CATEGORY, definition=definition, make_pair=make_pair,
-                    explain=explain, labels=YES_NO)
+def _task(
+    name: str,
+    family: str,
+    definition: str,
+    make_pair: Callable[[random.Random], tuple[str, str]],
+    explain: Callable[[str, str], str],
+) -> TaskSpec:
+    return TaskSpec(
+        name=name,
+        family=family,
+        category=CATEGORY,
+        definition=definition,
+        make_pair=make_pair,
+        explain=explain,
+        labels=YES_NO,
+    )
 
 
 def _answer(rng: random.Random) -> str:
@@ -41,9 +53,14 @@ def number_in_list(world: World, param: None) -> TaskSpec:
         number = i.split(".")[0].removeprefix("Number: ")
         return f"{number} {'appears' if o == 'yes' else 'does not appear'} in the list, so the answer is {o}."
 
-    return _task("number_in_list", "number_in_list",
-                 "In this task, you are given a number and a list of integers. Answer \"yes\" if the number is an "
-                 "element of the list, and \"no\" otherwise.", make_pair, explain)
+    return _task(
+        "number_in_list",
+        "number_in_list",
+        'In this task, you are given a number and a list of integers. Answer "yes" if the number is an '
+        'element of the list, and "no" otherwise.',
+        make_pair,
+        explain,
+    )
 
 
 def word_in_list(world: World, param: None) -> TaskSpec:
@@ -57,11 +74,16 @@ def word_in_list(world: World, param: None) -> TaskSpec:
 
     def explain(i: str, o: str) -> str:
         target = i.split(".")[0].removeprefix("Word: ")
-        return f"\"{target}\" is {'' if o == 'yes' else 'not '}one of the words, so the answer is {o}."
+        return f'"{target}" is {"" if o == "yes" else "not "}one of the words, so the answer is {o}.'
 
-    return _task("word_in_list", "word_in_list",
-                 "In this task, you are given a word and a sequence of words. Answer \"yes\" if the word occurs in "
-                 "the sequence, and \"no\" otherwise.", make_pair, explain)
+    return _task(
+        "word_in_list",
+        "word_in_list",
+        'In this task, you are given a word and a sequence of words. Answer "yes" if the word occurs in '
+        'the sequence, and "no" otherwise.',
+        make_pair,
+        explain,
+    )
 
 
 def contains_letter(world: World, letter: str) -> TaskSpec:
@@ -73,10 +95,14 @@ def contains_letter(world: World, letter: str) -> TaskSpec:
         label = _answer(rng)
         return rng.choice(with_letter if label == "yes" else without), label
 
-    return _task(f"contains_letter_{letter}", "contains_letter",
-                 f"In this task, you are given a word. Answer \"yes\" if the word contains the letter '{letter}', "
-                 "and \"no\" otherwise.", make_pair,
-                 lambda i, o: f"\"{i}\" {'contains' if o == 'yes' else 'has no'} '{letter}', so the answer is {o}.")
+    return _task(
+        f"contains_letter_{letter}",
+        "contains_letter",
+        f"In this task, you are given a word. Answer \"yes\" if the word contains the letter '{letter}', "
+        'and "no" otherwise.',
+        make_pair,
+        lambda i, o: f"\"{i}\" {'contains' if o == 'yes' else 'has no'} '{letter}', so the answer is {o}.",
+    )
 
 
 def has_duplicates(world: World, param: None) -> TaskSpec:
@@ -90,11 +116,14 @@ def has_duplicates(world: World, param: None) -> TaskSpec:
             xs[i] = xs[j]
         return fmt_list(xs), label
 
-    return _task("list_has_duplicates", "list_has_duplicates",
-                 "In this task, you are given a list of integers. Answer \"yes\" if some number occurs more than "
-                 "once in the list, and \"no\" if all numbers are different.", make_pair,
-                 lambda i, o: f"{'A number repeats' if o == 'yes' else 'No number repeats'} in {i}, so the answer "
-                 f"is {o}.")
+    return _task(
+        "list_has_duplicates",
+        "list_has_duplicates",
+        'In this task, you are given a list of integers. Answer "yes" if some number occurs more than '
+        'once in the list, and "no" if all numbers are different.',
+        make_pair,
+        lambda i, o: f"{'A number repeats' if o == 'yes' else 'No number repeats'} in {i}, so the answer is {o}.",
+    )
 
 
 FAMILIES: tuple[Family, ...] = (

@@ -15,11 +15,24 @@ YES_NO = ("yes", "no")
 _DIGIT_LABELS = ("one-digit", "two-digit", "three-digit")
 
 
-def _task(name: str, family: str, category: str, definition: str,
-          make_pair: Callable[[random.Random], tuple[str, str]], explain: Callable[[str, str], str],
-          labels: tuple[str, ...]) -> TaskSpec:
-    return TaskSpec(name=name, family=family, category=category, definition=definition, make_pair=make_pair,
-                    explain=explain, labels=labels)
+def _task(
+    name: str,
+    family: str,
+    category: str,
+    definition: str,
+    make_pair: Callable[[random.Random], tuple[str, str]],
+    explain: Callable[[str, str], str],
+    labels: tuple[str, ...],
+) -> TaskSpec:
+    return TaskSpec(
+        name=name,
+        family=family,
+        category=category,
+        definition=definition,
+        make_pair=make_pair,
+        explain=explain,
+        labels=labels,
+    )
 
 
 def even_odd(world: World, param: None) -> TaskSpec:
@@ -29,10 +42,16 @@ def even_odd(world: World, param: None) -> TaskSpec:
         n = rng.randint(0, 999)
         return str(n), "even" if n % 2 == 0 else "odd"
 
-    return _task("even_or_odd", "even_or_odd", NUMBER_CATEGORY,
-                 "In this task, you are given a non-negative integer. Classify it as \"even\" if it is divisible "
-                 "by 2 and as \"odd\" otherwise.", make_pair,
-                 lambda i, o: f"The last digit of {i} is {i[-1]}, so {i} is {o}.", ("even", "odd"))
+    return _task(
+        "even_or_odd",
+        "even_or_odd",
+        NUMBER_CATEGORY,
+        'In this task, you are given a non-negative integer. Classify it as "even" if it is divisible '
+        'by 2 and as "odd" otherwise.',
+        make_pair,
+        lambda i, o: f"The last digit of {i} is {i[-1]}, so {i} is {o}.",
+        ("even", "odd"),
+    )
 
 
 def divisible_by(world: World, k: int) -> TaskSpec:
@@ -43,10 +62,16 @@ def divisible_by(world: World, k: int) -> TaskSpec:
             return str(k * rng.randint(0, 300 // k)), "yes"
         return str(k * rng.randint(0, 300 // k) + rng.randint(1, k - 1)), "no"
 
-    return _task(f"divisible_by_{k}", "divisible_by", NUMBER_CATEGORY,
-                 f"In this task, you are given a non-negative integer. Answer \"yes\" if the number is divisible "
-                 f"by {k} (the division leaves no remainder), and \"no\" otherwise.", make_pair,
-                 lambda i, o: f"{i} divided by {k} leaves the remainder {int(i) % k}, so the answer is {o}.", YES_NO)
+    return _task(
+        f"divisible_by_{k}",
+        "divisible_by",
+        NUMBER_CATEGORY,
+        f'In this task, you are given a non-negative integer. Answer "yes" if the number is divisible '
+        f'by {k} (the division leaves no remainder), and "no" otherwise.',
+        make_pair,
+        lambda i, o: f"{i} divided by {k} leaves the remainder {int(i) % k}, so the answer is {o}.",
+        YES_NO,
+    )
 
 
 def digit_count(world: World, param: None) -> TaskSpec:
@@ -56,10 +81,16 @@ def digit_count(world: World, param: None) -> TaskSpec:
         digits = rng.randint(1, 3)
         return str(rng.randint(0 if digits == 1 else 10 ** (digits - 1), 10**digits - 1)), _DIGIT_LABELS[digits - 1]
 
-    return _task("digit_count_class", "digit_count_class", NUMBER_CATEGORY,
-                 "In this task, you are given a non-negative integer below 1000. Classify it by the number of its "
-                 "digits as \"one-digit\", \"two-digit\" or \"three-digit\".", make_pair,
-                 lambda i, o: f"{i} is written with {len(i)} digits, so it is {o}.", _DIGIT_LABELS)
+    return _task(
+        "digit_count_class",
+        "digit_count_class",
+        NUMBER_CATEGORY,
+        "In this task, you are given a non-negative integer below 1000. Classify it by the number of its "
+        'digits as "one-digit", "two-digit" or "three-digit".',
+        make_pair,
+        lambda i, o: f"{i} is written with {len(i)} digits, so it is {o}.",
+        _DIGIT_LABELS,
+    )
 
 
 def sign(world: World, param: None) -> TaskSpec:
@@ -69,10 +100,16 @@ def sign(world: World, param: None) -> TaskSpec:
         n = 0 if rng.random() < 0.1 else rng.choice((-1, 1)) * rng.randint(1, 999)
         return str(n), "zero" if n == 0 else "positive" if n > 0 else "negative"
 
-    return _task("number_sign", "number_sign", NUMBER_CATEGORY,
-                 "In this task, you are given an integer. Classify it as \"positive\" if it is greater than zero, "
-                 "\"negative\" if it is less than zero, and \"zero\" if it equals zero.", make_pair,
-                 lambda i, o: f"{i} is {o}.", ("positive", "negative", "zero"))
+    return _task(
+        "number_sign",
+        "number_sign",
+        NUMBER_CATEGORY,
+        'In this task, you are given an integer. Classify it as "positive" if it is greater than zero, '
+        '"negative" if it is less than zero, and "zero" if it equals zero.',
+        make_pair,
+        lambda i, o: f"{i} is {o}.",
+        ("positive", "negative", "zero"),
+    )
 
 
 def _is_prime(n: int) -> bool:
@@ -90,10 +127,16 @@ def is_prime(world: World, param: None) -> TaskSpec:
         label = rng.choice(YES_NO)
         return str(rng.choice(_PRIMES if label == "yes" else _COMPOSITES)), label
 
-    return _task("is_prime", "is_prime", NUMBER_CATEGORY,
-                 "In this task, you are given an integer greater than 1. Answer \"yes\" if it is a prime number "
-                 "(divisible only by 1 and itself), and \"no\" otherwise.", make_pair,
-                 lambda i, o: f"{i} {'is' if o == 'yes' else 'is not'} a prime number, so the answer is {o}.", YES_NO)
+    return _task(
+        "is_prime",
+        "is_prime",
+        NUMBER_CATEGORY,
+        'In this task, you are given an integer greater than 1. Answer "yes" if it is a prime number '
+        '(divisible only by 1 and itself), and "no" otherwise.',
+        make_pair,
+        lambda i, o: f"{i} {'is' if o == 'yes' else 'is not'} a prime number, so the answer is {o}.",
+        YES_NO,
+    )
 
 
 def _relation(a: int, b: int) -> str:
@@ -114,11 +157,16 @@ def compare_two(world: World, param: None) -> TaskSpec:
         b = a if rng.random() < 0.15 else rng.randint(0, 999)
         return f"{a}, {b}", _relation(a, b)
 
-    return _task("compare_two_numbers", "compare_two_numbers", COMPARISON_CATEGORY,
-                 "In this task, you are given two integers separated by a comma. Answer \"greater\" if the first "
-                 "number is greater than the second, \"less\" if it is smaller, and \"equal\" if they are the same.",
-                 make_pair, _explain_comparison,
-                 ("greater", "less", "equal"))
+    return _task(
+        "compare_two_numbers",
+        "compare_two_numbers",
+        COMPARISON_CATEGORY,
+        'In this task, you are given two integers separated by a comma. Answer "greater" if the first '
+        'number is greater than the second, "less" if it is smaller, and "equal" if they are the same.',
+        make_pair,
+        _explain_comparison,
+        ("greater", "less", "equal"),
+    )
 
 
 def compare_to_constant(world: World, c: int) -> TaskSpec:
@@ -128,14 +176,25 @@ def compare_to_constant(world: World, c: int) -> TaskSpec:
         n = rng.randint(0, 99)
         return str(n), _relation(n, c)
 
-    return _task(f"compare_to_{c}", "compare_to_constant", COMPARISON_CATEGORY,
-                 f"In this task, you are given an integer. Answer \"greater\" if it is greater than {c}, \"less\" "
-                 f"if it is less than {c}, and \"equal\" if it equals {c}.", make_pair,
-                 lambda i, o: f"{i} compared with {c} is {o}.", ("greater", "less", "equal"))
+    return _task(
+        f"compare_to_{c}",
+        "compare_to_constant",
+        COMPARISON_CATEGORY,
+        f'In this task, you are given an integer. Answer "greater" if it is greater than {c}, "less" '
+        f'if it is less than {c}, and "equal" if it equals {c}.',
+        make_pair,
+        lambda i, o: f"{i} compared with {c} is {o}.",
+        ("greater", "less", "equal"),
+    )
 
 
-def _word_pair_task(name: str, definition: str, judge: Callable[[str, str], str], explain: Callable[[str, str], str],
-                    labels: tuple[str, ...]) -> TaskSpec:
+def _word_pair_task(
+    name: str,
+    definition: str,
+    judge: Callable[[str, str], str],
+    explain: Callable[[str, str], str],
+    labels: tuple[str, ...],
+) -> TaskSpec:
     def make_pair(rng: random.Random) -> tuple[str, str]:
         a, b = word(rng), word(rng)
         return f"{a}, {b}", judge(a, b)
@@ -146,21 +205,29 @@ def _word_pair_task(name: str, definition: str, judge: Callable[[str, str], str]
 def longer_word(world: World, param: None) -> TaskSpec:
     """Which of two words has more letters."""
     return _word_pair_task(
-        "longer_word", "In this task, you are given two words separated by a comma. Answer \"first\" if the first "
-        "word has more letters, \"second\" if the second word has more letters, and \"same\" if they have equally "
-        "many letters.", lambda a, b: "first" if len(a) > len(b) else "second" if len(a) < len(b) else "same",
-        lambda i, o: "\"{0}\" has {2} letters and \"{1}\" has {3}, so the answer is {4}.".format(
-            *i.split(", "), *(len(w) for w in i.split(", ")), o), ("first", "second", "same"))
+        "longer_word",
+        'In this task, you are given two words separated by a comma. Answer "first" if the first '
+        'word has more letters, "second" if the second word has more letters, and "same" if they have equally '
+        "many letters.",
+        lambda a, b: "first" if len(a) > len(b) else "second" if len(a) < len(b) else "same",
+        lambda i, o: '"{0}" has {2} letters and "{1}" has {3}, so the answer is {4}.'.format(
+            *i.split(", "), *(len(w) for w in i.split(", ")), o
+        ),
+        ("first", "second", "same"),
+    )
 
 
 def alphabetical_first(world: World, param: None) -> TaskSpec:
     """Which of two words comes first in a dictionary."""
     return _word_pair_task(
-        "alphabetically_first", "In this task, you are given two words separated by a comma. Answer \"first\" if "
-        "the first word comes earlier in alphabetical order, \"second\" if the second word comes earlier, and "
-        "\"same\" if the words are identical.",
+        "alphabetically_first",
+        'In this task, you are given two words separated by a comma. Answer "first" if '
+        'the first word comes earlier in alphabetical order, "second" if the second word comes earlier, and '
+        '"same" if the words are identical.',
         lambda a, b: "first" if a < b else "second" if a > b else "same",
-        lambda i, o: f"In alphabetical order, the answer for \"{i}\" is {o}.", ("first", "second", "same"))
+        lambda i, o: f'In alphabetical order, the answer for "{i}" is {o}.',
+        ("first", "second", "same"),
+    )
 
 
 FAMILIES: tuple[Family, ...] = (

@@ -30,10 +30,21 @@ def _flip(label: str) -> str:
     return "negative" if label == "positive" else "positive"
 
 
-def _task(name: str, definition: str, make_pair: Callable[[random.Random], tuple[str, str]],
-          explain: Callable[[str, str], str]) -> TaskSpec:
-    return TaskSpec(name=name, family=name, category=CATEGORY, definition=definition, make_pair=make_pair,
-                    explain=explain, labels=LABELS)
+def _task(
+    name: str,
+    definition: str,
+    make_pair: Callable[[random.Random], tuple[str, str]],
+    explain: Callable[[str, str], str],
+) -> TaskSpec:
+    return TaskSpec(
+        name=name,
+        family=name,
+        category=CATEGORY,
+        definition=definition,
+        make_pair=make_pair,
+        explain=explain,
+        labels=LABELS,
+    )
 
 
 def sentence_sentiment(world: World, param: None) -> TaskSpec:
@@ -43,11 +54,17 @@ def sentence_sentiment(world: World, param: None) -> TaskSpec:
         adjective, label = _adjective(rng)
         return _sentence(rng, _TEMPLATES, adjective), label
 
-    return _task("sentence_sentiment",
-                 "In this task, you are given a short review sentence. Classify its sentiment as \"positive\" if "
-                 "the writer liked what they describe, or \"negative\" if they did not.", make_pair,
-                 lambda i, o: f"The sentence \"{i}\" praises its subject, so it is {o}." if o == "positive"
-                 else f"The sentence \"{i}\" criticizes its subject, so it is {o}.")
+    return _task(
+        "sentence_sentiment",
+        'In this task, you are given a short review sentence. Classify its sentiment as "positive" if '
+        'the writer liked what they describe, or "negative" if they did not.',
+        make_pair,
+        lambda i, o: (
+            f'The sentence "{i}" praises its subject, so it is {o}.'
+            if o == "positive"
+            else f'The sentence "{i}" criticizes its subject, so it is {o}.'
+        ),
+    )
 
 
 def negated_sentiment(world: World, param: None) -> TaskSpec:
@@ -59,24 +76,31 @@ def negated_sentiment(world: World, param: None) -> TaskSpec:
             return _sentence(rng, _NEGATED, adjective), _flip(label)
         return _sentence(rng, _TEMPLATES, adjective), label
 
-    return _task("negated_sentiment",
-                 "In this task, you are given a short review sentence that may contain a negation such as \"not\". "
-                 "Classify the sentiment of the whole sentence as \"positive\" or \"negative\"; note that a negated "
-                 "positive word (\"not good\") expresses a negative sentiment, and the other way round.", make_pair,
-                 lambda i, o: f"Taking the negation into account, \"{i}\" is {o}." if " not " in i
-                 else f"\"{i}\" has no negation and is {o}.")
+    return _task(
+        "negated_sentiment",
+        'In this task, you are given a short review sentence that may contain a negation such as "not". '
+        'Classify the sentiment of the whole sentence as "positive" or "negative"; note that a negated '
+        'positive word ("not good") expresses a negative sentiment, and the other way round.',
+        make_pair,
+        lambda i, o: (
+            f'Taking the negation into account, "{i}" is {o}.' if " not " in i else f'"{i}" has no negation and is {o}.'
+        ),
+    )
 
 
 def word_sentiment(world: World, param: None) -> TaskSpec:
     """A single evaluative word."""
-    return _task("word_sentiment",
-                 "In this task, you are given a single adjective. Answer \"positive\" if it expresses approval and "
-                 "\"negative\" if it expresses disapproval.", _adjective,
-                 lambda i, o: f"\"{i}\" expresses {'approval' if o == 'positive' else 'disapproval'}, so it is {o}.")
+    return _task(
+        "word_sentiment",
+        'In this task, you are given a single adjective. Answer "positive" if it expresses approval and '
+        '"negative" if it expresses disapproval.',
+        _adjective,
+        lambda i, o: f'"{i}" expresses {"approval" if o == "positive" else "disapproval"}, so it is {o}.',
+    )
 
 
 def contrast_sentiment(world: World, param: None) -> TaskSpec:
-    """"X was good, but Y was bad": the clause after "but" decides."""
+    """ "X was good, but Y was bad": the clause after "but" decides."""
 
     def make_pair(rng: random.Random) -> tuple[str, str]:
         first, second = rng.sample(REVIEW_SUBJECTS, 2)
@@ -84,10 +108,13 @@ def contrast_sentiment(world: World, param: None) -> TaskSpec:
         opposite = rng.choice(NEGATIVE_WORDS if label == "positive" else POSITIVE_WORDS)
         return f"The {first} was {opposite}, but the {second} was {adjective}.", label
 
-    return _task("contrast_sentiment",
-                 "In this task, you are given a review with two clauses joined by \"but\". The overall sentiment is "
-                 "the sentiment of the clause after \"but\". Answer \"positive\" or \"negative\".", make_pair,
-                 lambda i, o: f"The clause after \"but\" in \"{i}\" is {o}.")
+    return _task(
+        "contrast_sentiment",
+        'In this task, you are given a review with two clauses joined by "but". The overall sentiment is '
+        'the sentiment of the clause after "but". Answer "positive" or "negative".',
+        make_pair,
+        lambda i, o: f'The clause after "but" in "{i}" is {o}.',
+    )
 
 
 FAMILIES: tuple[Family, ...] = (

@@ -56,10 +56,14 @@ def attribute_is(world: World, param: tuple[str, str, str]) -> TaskSpec:
     predicate = _PREDICATES[(kind, attribute)].format(v=value)
     noun = "an animal" if kind == "animal" else f"a {kind}"
     return TaskSpec(
-        name=f"is_{kind}_{attribute}_{value}", family="attribute_is", category=CATEGORY,
-        definition=f"In this task, you are given the name of {noun}. Answer \"yes\" if the {kind} {predicate}, "
-        "and \"no\" otherwise.",
-        make_pair=_balanced(yes, no), explain=lambda i, o: f"{why[i]}, so the answer is {o}.", labels=YES_NO,
+        name=f"is_{kind}_{attribute}_{value}",
+        family="attribute_is",
+        category=CATEGORY,
+        definition=f'In this task, you are given the name of {noun}. Answer "yes" if the {kind} {predicate}, '
+        'and "no" otherwise.',
+        make_pair=_balanced(yes, no),
+        explain=lambda i, o: f"{why[i]}, so the answer is {o}.",
+        labels=YES_NO,
     )
 
 
@@ -75,22 +79,41 @@ def _pair_task(world: World, name: str, definition: str, attribute: str, other_k
             inp = f"Person: {p.name}. {label}: {other}."
             (yes if other == truth else no).append(inp)
             why[inp] = fact
-    return TaskSpec(name=name, family=name, category=CATEGORY, definition=definition, make_pair=_balanced(yes, no),
-                    explain=lambda i, o: f"{why[i]}, so the answer is {o}.", labels=YES_NO)
+    return TaskSpec(
+        name=name,
+        family=name,
+        category=CATEGORY,
+        definition=definition,
+        make_pair=_balanced(yes, no),
+        explain=lambda i, o: f"{why[i]}, so the answer is {o}.",
+        labels=YES_NO,
+    )
 
 
 def lives_in(world: World, param: None) -> TaskSpec:
     """Does this person live in this city?"""
-    return _pair_task(world, "person_lives_in_city",
-                      "In this task, you are given the name of a person and the name of a city. Answer \"yes\" if "
-                      "the person lives in that city, and \"no\" otherwise.", "city", "city", "City")
+    return _pair_task(
+        world,
+        "person_lives_in_city",
+        'In this task, you are given the name of a person and the name of a city. Answer "yes" if '
+        'the person lives in that city, and "no" otherwise.',
+        "city",
+        "city",
+        "City",
+    )
 
 
 def keeps_pet(world: World, param: None) -> TaskSpec:
     """Does this person keep this animal?"""
-    return _pair_task(world, "person_keeps_animal",
-                      "In this task, you are given the name of a person and the name of an animal. Answer \"yes\" "
-                      "if the person keeps that animal as a pet, and \"no\" otherwise.", "pet", "animal", "Animal")
+    return _pair_task(
+        world,
+        "person_keeps_animal",
+        'In this task, you are given the name of a person and the name of an animal. Answer "yes" '
+        'if the person keeps that animal as a pet, and "no" otherwise.',
+        "pet",
+        "animal",
+        "Animal",
+    )
 
 
 def _attribute_params() -> tuple[tuple[str, str, str], ...]:
