@@ -1,5 +1,10 @@
 """Helpers shared by the bench scripts: repeated timing with medians, the machine's matmul peak, JSON-line output.
 
+Every bench ends with :func:`emit`, which prints its figures as one JSON line and
+records them in ``bench/results/<bench>.json``; ``bench/readme_table.py`` builds
+the figures table of bench/README.md from those files, so the README never holds
+a figure that no bench wrote.
+
 Why medians: the development machine's few cores are shared with other jobs,
 so a single timing can be off by a factor; the median of a few repeats is
 stable where the mean is not. Benches that compare two implementations run
@@ -11,19 +16,26 @@ Times are taken on two clocks, wall and process CPU time (see :class:`Timing`).
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch.optim.optimizer import register_optimizer_step_post_hook
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+"""Where :func:`emit` records each bench's latest figures, one ``<bench>.json`` per bench (kept in git)."""
 
 
 @dataclass(frozen=True)
@@ -172,9 +184,69 @@ def optimizer_step_times() -> Iterator[list[Stamp]]:
 
 
 def emit(record: Mapping[str, Any]) -> None:
-    """Prints ``record`` as one JSON line on stdout (the machine-readable result of a bench)."""
-    sys.stdout.write(json.dumps(record, sort_keys=True) + "\n")
+    """Prints ``record`` as one JSON line on stdout and records it in ``bench/results/<bench>.json``.
+
+    Both the line and the file gain a ``"run"`` key (see :func:`run_facts`), so
+    that a figure in the README can be traced to the date, commit and command
+    that produced it. The file is replaced atomically: a bench killed mid-write
+    leaves the previous record, never half of one. NaN and infinities become
+    ``null``, as strict JSON has no token for them.
+
+    Args:
+        record: the bench's figures; ``record["bench"]`` names the file.
+
+    Raises:
+        ValueError: if ``record`` has no ``"bench"`` name or already has a ``"run"`` key.
+    """
+    if "bench" not in record or "run" in record:
+        raise ValueError(f'a bench record needs a "bench" name and no "run" key, got keys {sorted(record)}')
+    stamped = _strict({**record, "run": run_facts()})
+    sys.stdout.write(json.dumps(stamped, sort_keys=True, allow_nan=False) + "\n")
     sys.stdout.flush()
+    write_record(RESULTS_DIR / f"{record['bench']}.json", stamped)
+
+
+def run_facts() -> dict[str, Any]:
+    """When, at which commit, with which command and under what load this process ran."""
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": _git_commit(),
+        "argv": list(sys.argv),
+        "load_average": [round(x, 2) for x in load_average()],
+    }
+
+
+def write_record(path: Path, record: Mapping[str, Any]) -> None:
+    """Writes ``record`` as indented JSON to ``path`` through a temporary file and ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, suffix=".tmp", delete=False, encoding="utf-8") as handle:
+        handle.write(json.dumps(record, indent=2, sort_keys=True, allow_nan=False) + "\n")
+    os.replace(handle.name, path)
+
+
+def _strict(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {key: _strict(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strict(item) for item in value]
+    return value
+
+
+def _git_commit() -> str:
+    # a bench run without git, or from a tree that is not a checkout, still records its figures
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError:
+        return "unknown"
+    return done.stdout.strip() if done.returncode == 0 else "unknown"
 
 
 def log(message: str) -> None:

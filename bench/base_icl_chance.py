@@ -18,10 +18,14 @@ Usage: python bench/base_icl_chance.py [--encoding def+pos-2] [--eval 24] [--set
 from __future__ import annotations
 
 import argparse
-import json
+import sys
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import emit  # noqa: E402
 
 
 def per_task_excess(encoding: str, n_eval: int, overrides: list[str]) -> tuple[dict[str, list[float]], dict]:
@@ -98,16 +102,14 @@ def main() -> None:
     print(f"{'all':24s} {len(everything):5d} {above_all:5d}  {mean:+.3f} [{low:+.3f}, {high:+.3f}]")
     selectable = sorted((c for c, row in rows.items() if row["excess"] > 0), key=lambda c: -rows[c]["excess"])
     print(f"selectable (positive mean excess): {', '.join(selectable)}")
-    print(
-        json.dumps(
-            {
-                "bench": "base_icl_chance",
-                **facts,
-                "all": {"excess": mean, "ci": [low, high]},
-                "categories": rows,
-                "selectable": selectable,
-            }
-        )
+    emit(
+        {
+            "bench": "base_icl_chance",
+            **facts,
+            "all": {"excess": mean, "ci": [low, high]},
+            "categories": rows,
+            "selectable": selectable,
+        }
     )
 
 

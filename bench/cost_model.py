@@ -39,6 +39,9 @@ from instructmtl.study.config import load_study_config
 from instructmtl.study.cost import study_work
 from instructmtl.study.runner import resolve_base
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import emit  # noqa: E402
+
 
 def _read_store(folder: Path) -> tuple[str, list[tuple[str, str, float, str, str]]]:
     con = sqlite3.connect(f"file:{folder / 'results.sqlite'}?mode=ro", uri=True)
@@ -129,7 +132,7 @@ def main() -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(device.as_dict(), indent=2) + "\n")
         print(f"wrote {path}", file=sys.stderr)
-    print(json.dumps({"bench": "cost_model", "device": device.as_dict(), "checks": checks}))
+    emit({"bench": "cost_model", "device": device.as_dict(), "checks": checks})
 
 
 if __name__ == "__main__":

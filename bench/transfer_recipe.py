@@ -19,12 +19,15 @@ Usage: python bench/transfer_recipe.py [--lr 3e-4 1e-3 3e-3] [--steps 8 16] [--t
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import emit  # noqa: E402
 
 N_TRAIN, N_EVAL = 16, 24
 
@@ -111,7 +114,7 @@ def main() -> None:
             f"n={n}: {g['mean']:+.3f} [{g['ci'][0]:+.3f}, {g['ci'][1]:+.3f}]" for n, g in r["gain"].items()
         )
         print(f"{r['lr']:>8.0e}{r['steps']:>7}{r['score_n0']:>11.3f}  {gains}")
-    print(json.dumps({"bench": "transfer_recipe", "rows": rows}))
+    emit({"bench": "transfer_recipe", "rows": rows})
 
 
 if __name__ == "__main__":

@@ -37,6 +37,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import emit  # noqa: E402
+
 
 def run_recipe(lr: float, steps: int, arm_name: str, seed: int, root: str) -> dict[str, object]:
     """Tunes one arm with one recipe and measures fit and generalization on seen tasks."""
@@ -134,7 +137,7 @@ def main() -> None:
             f"{r['arm']:<16}{r['lr']:>8.0e}{r['steps']:>7}{r['fit_base']:>10.3f}{r['fit_tuned']:>8.3f}"
             f"{r['fit_ratio']:>7.2f}{r['gen_change']:>+12.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}]{r['tune_seconds']:>7.0f}"
         )
-    print(json.dumps({"bench": "tune_recipe", "rows": rows}))
+    emit({"bench": "tune_recipe", "rows": rows})
 
 
 if __name__ == "__main__":
