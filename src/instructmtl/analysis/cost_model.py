@@ -12,9 +12,9 @@ sizes weights only, ``calflops``/``fvcore`` count one forward pass.
 * **Peak memory** of a job: the weights, and for training the gradients and AdamW's two
   moments of the trained parameters, plus activations after Korthikanti et al. (2022),
   ``s b h (34 + 5 a s / h)`` bytes per layer at 16 bits (doubled in fp32), plus the logits.
-* **Wall time** per job is ``overhead + FLOPs / rate`` with one (overhead, rate) per stage
-  and device class. On a CPU both are fitted to measured job times of pilot studies
-  (:func:`fit_device`); a GPU is priced from its peak bf16 TFLOP/s at an assumed
+* **Wall time** per job is ``overhead + tokens * seconds_per_token + FLOPs / rate``, one
+  :class:`StageRate` per stage and device class. On a CPU they are fitted to measured job
+  times of pilot studies (:func:`fit_device`); a GPU is priced from its peak bf16 TFLOP/s at an assumed
   utilisation (:func:`gpu_device`), which is a stated assumption, not a measurement.
 * **Study wall time** schedules the jobs on the study's workers in dependency order
   (:func:`schedule`), as the local executor does.
@@ -134,11 +134,13 @@ def peak_memory_bytes(work: JobWork, shape: ModelShape) -> float:
 
 @dataclass(frozen=True)
 class StageRate:
-    """Seconds of one job of a stage: ``overhead + tokens * seconds_per_token + flops / flops_per_second``.
+    """Seconds of one job of a stage.
 
-    The token term carries what does not grow with the model: Python, kernel launches,
-    tokenization and decoding loops, which dominate a 1M-parameter model on a CPU; the
-    FLOP term carries the matrix work, which dominates a 100M-parameter one.
+    ``overhead + tokens * seconds_per_token + flops / flops_per_second``: the token term is
+    what does not grow with the model (Python, kernel launches, tokenization and decoding
+    loops), which dominates a 1M-parameter model on a CPU; the FLOP term is the matrix
+    work, which dominates a 100M-parameter one (loading a model, once per job, is
+    absorbed in both).
     """
 
     overhead_seconds: float
@@ -269,13 +271,14 @@ class Measured:
 
 
 def fit_device(name: str, memory_gib: float, samples: Iterable[Measured], basis: str) -> DeviceClass:
-    """Fits ``seconds = overhead + tokens * a + flops / rate`` per stage, all terms non-negative.
+    """Fits each stage's :class:`StageRate` by non-negative least squares on its measured jobs.
 
-    Non-negative least squares on columns scaled to their largest value. Pilots of one
-    model size give tokens and FLOPs in nearly one ratio, so the two cannot be told apart:
-    then every second is put on FLOPs, which overstates (rather than understates) the time
-    of a larger model; pilots of models of different sizes separate them. A stage whose
-    jobs all have one size gets no overhead term (it would be confounded).
+    Pilots of models of different sizes (FLOPs per token differing over 4x) separate the
+    per-token and per-FLOP terms. Pilots of one size give both in a nearly fixed ratio,
+    so they cannot be told apart: then every
+    second is put on FLOPs (plus a constant overhead where job sizes vary over 2x), which
+    overstates rather than understates the time of a larger model. Columns are scaled to
+    their largest value before the fit.
 
     Raises:
         ValueError: a stage has no sample.
@@ -294,14 +297,20 @@ def fit_device(name: str, memory_gib: float, samples: Iterable[Measured], basis:
         spread = np.ptp(np.log(flop)) > math.log(2.0)
         per_token_flops = flop / np.maximum(tokens, 1.0)
         sizes = bool(tokens.min() > 0) and np.ptp(np.log(per_token_flops)) > math.log(4.0)
-        columns = ([np.ones_like(y)] if spread else []) + ([tokens] if sizes else [np.zeros_like(y)]) + [flop]
+        if sizes:
+            names, columns = ["token", "flop"], [tokens, flop]
+        else:
+            names, columns = (["overhead"] if spread else []) + ["flop"], ([np.ones_like(y)] if spread else []) + [flop]
         design = np.stack(columns, axis=1)
         scale = np.where(design.max(axis=0) > 0, design.max(axis=0), 1.0)
         coef, _ = optimize.nnls(design / scale, y)
-        coef = coef / scale
-        overhead = float(coef[0]) if spread else 0.0
-        per_token, per_flop = float(coef[-2]), float(coef[-1])
-        rates[stage] = StageRate(overhead, 1.0 / per_flop if per_flop > 0 else math.inf, per_token)
+        fitted = dict(zip(names, coef / scale, strict=True))
+        per_flop = float(fitted["flop"])
+        rates[stage] = StageRate(
+            float(fitted.get("overhead", 0.0)),
+            1.0 / per_flop if per_flop > 0 else math.inf,
+            float(fitted.get("token", 0.0)),
+        )
     params = [m.params for m in samples_list if m.params > 0]
     return DeviceClass(name, memory_gib, rates, basis, (min(params), max(params)) if params else None)
 
@@ -386,7 +395,11 @@ def estimate_study(works: Sequence[JobWork], shape: ModelShape, device: DeviceCl
         peak = peak_memory_bytes(work, shape) / GIB
         jobs.append(
             JobEstimate(
-                work, job_flops, peak, device.rates[work.stage].seconds(job_flops, work.tokens), peak <= memory_limit
+                work,
+                job_flops,
+                peak,
+                device.rates[work.stage].seconds(job_flops, work.tokens),
+                peak <= memory_limit,
             )
         )
     wall = schedule([(j.work.job_id, j.work.deps, j.seconds) for j in jobs], workers)
