@@ -70,7 +70,7 @@ HEADLINES: dict[str, tuple[str, ...]] = {
     ),
     "default_study": ("cold/wall_s", "warm/wall_s", "warm/jobs_run"),
     "pretrain_tiny": ("fp32/tokens_per_second", "bf16/tokens_per_second", "bf16_speedup"),
-    "lora_vs_full": ("speedup", "*/difference", "*/ci"),
+    "lora_vs_full": ("speedup", "target_nll/difference", "target_nll/ci", "rouge_l/difference", "rouge_l/ci"),
     "tune_recipe": ("rows/*/lr", "rows/*/steps", "rows/*/fit_ratio", "rows/*/gen_change"),
     "transfer_recipe": ("rows/*/lr", "rows/*/steps", "rows/*/gain/16/mean"),
 }
