@@ -210,7 +210,7 @@ class DeviceClass:
         assert isinstance(rates, Mapping)
         return cls(
             str(data["name"]),
-            float(data["memory_gib"]),  # type: ignore[arg-type]
+            float(data["memory_gib"]),  # type: ignore[arg-type]  # parsed JSON: a number written by as_dict
             {
                 s: StageRate(
                     float(r["overhead_seconds"]),

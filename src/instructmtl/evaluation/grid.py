@@ -279,7 +279,7 @@ def _linear_weights(model: PreTrainedModel) -> frozenset[str]:
 def _per_member_loss(template: PreTrainedModel, buffers: dict[str, torch.Tensor]) -> Callable[..., torch.Tensor]:
     """``(stacked params, *StepInputs.tensors()) -> [M]``: each member's mean target NLL over its step."""
 
-    def member_loss(  # type: ignore[no-untyped-def]
+    def member_loss(  # type: ignore[no-untyped-def]  # torch.func.vmap passes untyped tensors positionally
         params,
         input_ids,
         positions,

@@ -27,13 +27,13 @@ def finite(name: str, value: object) -> None:
 
 def positive(name: str, value: object) -> None:
     """Requires a finite number > 0."""
-    if not (_is_real(value) and float(value) > 0):  # type: ignore[arg-type]
+    if not (_is_real(value) and float(value) > 0):  # type: ignore[arg-type]  # _is_real checked it is a number
         raise ValueError(f"{name} must be a number > 0, got {value!r}")
 
 
 def non_negative(name: str, value: object) -> None:
     """Requires a finite number >= 0."""
-    if not (_is_real(value) and float(value) >= 0):  # type: ignore[arg-type]
+    if not (_is_real(value) and float(value) >= 0):  # type: ignore[arg-type]  # _is_real checked it is a number
         raise ValueError(f"{name} must be a number >= 0, got {value!r}")
 
 
@@ -41,7 +41,7 @@ def unit_interval(name: str, value: object, *, include_low: bool = True, include
     """Requires a number in [0, 1], with either end optionally excluded."""
     ok = _is_real(value)
     if ok:
-        x = float(value)  # type: ignore[arg-type]
+        x = float(value)  # type: ignore[arg-type]  # _is_real checked it is a number
         ok = (x > 0 or (include_low and x == 0)) and (x < 1 or (include_high and x == 1))
     if not ok:
         low, high = "[" if include_low else "(", "]" if include_high else ")"

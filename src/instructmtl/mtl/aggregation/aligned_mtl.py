@@ -23,7 +23,7 @@ SCALE_MODES = ("min", "median", "rmse")
 def _make(n_groups: int, *, scale_mode: str) -> AlignedMTL:
     from torchjd.aggregation import AlignedMTL  # lazy: see _torchjd.py
 
-    return AlignedMTL(scale_mode=scale_mode)  # type: ignore[arg-type]
+    return AlignedMTL(scale_mode=scale_mode)  # type: ignore[arg-type]  # a Literal there; SCALE_MODES checks it
 
 
 def aligned_mtl(scale_mode: str = "min") -> JacobianAggregator:

@@ -137,5 +137,6 @@ def mixture_from_config(
         if isinstance(tasks, str) or not isinstance(tasks, Sequence):
             raise ValueError(f"components[{i}].tasks must be a list of task names")
         rate = {"rate": spec["rate"]} if "rate" in spec else {}
+        # MixtureComponent validates rate itself (a YAML value, typed object here)
         built.append(MixtureComponent(tuple(tasks), sampler, **rate))  # type: ignore[arg-type]
     return Mixture(tuple(built))
