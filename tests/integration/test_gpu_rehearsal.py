@@ -24,6 +24,7 @@ import subprocess
 import sys
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -68,6 +69,21 @@ TRAIN = [
     "task1331_reverse_array",
     "task843_financial_phrasebank_classification",
 ]
+
+
+def _run_study(config: Any, path: Path) -> tuple[Path, dict[str, Any]]:
+    """Runs ``config`` as a user would (``instructmtl run FILE``) and returns its folder and claims.json."""
+    path.write_text(dump_yaml(config), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "instructmtl", "run", str(path), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=1500,
+        env={**os.environ, "OMP_NUM_THREADS": "2"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = Path(config.output_dir)
+    return out, json.loads((out / "claims.json").read_text())
 
 
 def _sni_slice(sni_dir: Path, path: Path) -> Path:
@@ -123,18 +139,7 @@ def test_gpu_preset_runs_end_to_end_at_micro_scale(sni_dir: Path, tmp_path: Path
     assert config.icl.encodings == preset.icl.encodings and config.tune.checkpoints == preset.tune.checkpoints
     assert config.tune.precision == "bf16" and tuple(config.transfer.also_encodings) == ("pos-2",)
     assert config.transfer.repeats == preset.transfer.repeats and config.tasks.held_out == preset.tasks.held_out
-    path = tmp_path / "gpu-micro.yaml"
-    path.write_text(dump_yaml(config), encoding="utf-8")
-    done = subprocess.run(
-        [sys.executable, "-m", "instructmtl", "run", str(path), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=1500,
-        env={**os.environ, "OMP_NUM_THREADS": "2"},
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    out = tmp_path / "study"
-    claims = json.loads((out / "claims.json").read_text())
+    out, claims = _run_study(config, tmp_path / "gpu-micro.yaml")
     assert {c["id"] for c in claims["claims"]} >= {"1", "1.nll", "2.change", "3", "5", "4.transfer.proportional-replay"}
     assert any(c["name"].startswith("tuning fitted") for c in claims["checks"])
     with sqlite3.connect(out / "results.sqlite") as conn:
@@ -248,18 +253,7 @@ def test_smollm2_preset_runs_end_to_end_at_micro_scale(sni_dir: Path, tmp_path: 
     assert [a.name for a in config.arms] == [a.name for a in preset.arms]
     assert config.icl.encodings == preset.icl.encodings and config.tune.checkpoints == preset.tune.checkpoints
     assert config.transfer.mode == preset.transfer.mode and config.tune.optim == preset.tune.optim
-    path = tmp_path / "smollm2-micro.yaml"
-    path.write_text(dump_yaml(config), encoding="utf-8")
-    done = subprocess.run(
-        [sys.executable, "-m", "instructmtl", "run", str(path), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=1500,
-        env={**os.environ, "OMP_NUM_THREADS": "2"},
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    out = tmp_path / "study"
-    claims = json.loads((out / "claims.json").read_text())
+    out, claims = _run_study(config, tmp_path / "smollm2-micro.yaml")
     assert {"1", "1.nll", "3", "5"} <= {c["id"] for c in claims["claims"]}
     assert any(c["name"].startswith("tuning fitted") for c in claims["checks"])
     with sqlite3.connect(out / "results.sqlite") as conn:
